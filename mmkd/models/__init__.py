@@ -1,0 +1,1 @@
+from . import backbones, distillers, losses, necks  # noqa: F401

@@ -1,0 +1,1 @@
+"""mmkd.models.backbones."""

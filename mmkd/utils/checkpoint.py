@@ -1,0 +1,76 @@
+"""Checkpoint compatibility with torch >= 2.6 (``weights_only=True``).
+
+Since torch 2.6, ``torch.load`` refuses to unpickle anything but tensors and
+plain containers unless the types are allow-listed. MMEngine's checkpoints
+carry a few more: ``HistoryBuffer`` objects of the message hub and numpy
+scalars / arrays / dtypes inside them. We allow-list exactly those types (no
+global switch to unsafe loading), so ``mmengine.runner.load_checkpoint``,
+``Runner.resume`` and ``tools/train.py --resume`` work on checkpoints that
+MMEngine itself wrote, while an arbitrary pickle still fails to load.
+"""
+import io
+import os
+import os.path as osp
+import tempfile
+
+import numpy as np
+import torch
+
+
+def _numpy_globals() -> list:
+    """Numpy types that pickled arrays, scalars and dtypes refer to."""
+    multiarray = np._core.multiarray
+    allowed = [np.ndarray, np.dtype, multiarray._reconstruct, multiarray.scalar]
+    # numpy 1.x wrote ``numpy.core.multiarray``; numpy 2 reads it under the
+    # old name, so register both spellings.
+    allowed += [(multiarray._reconstruct, 'numpy.core.multiarray._reconstruct'),
+                (multiarray.scalar, 'numpy.core.multiarray.scalar')]
+    # Concrete dtype classes (``numpy.dtypes.Float64DType`` ...) of plain
+    # numeric / bool types; object dtypes stay forbidden.
+    for name in dir(np.dtypes):
+        cls = getattr(np.dtypes, name)
+        if (isinstance(cls, type) and issubclass(cls, np.dtype)
+                and cls is not np.dtypes.ObjectDType):
+            allowed.append(cls)
+    return allowed
+
+
+def _mmengine_globals() -> list:
+    from mmengine.logging import HistoryBuffer
+    return [HistoryBuffer]
+
+
+def allow_mmengine_checkpoints() -> None:
+    """Allow-list the types MMEngine writes into its checkpoints.
+
+    Safe to call more than once; does nothing on torch < 2.4, which has no
+    allow-list (and loads everything anyway).
+    """
+    add = getattr(torch.serialization, 'add_safe_globals', None)
+    if add is None:
+        return
+    add(_numpy_globals() + _mmengine_globals())
+
+
+def atomic_torch_save(obj, path: str) -> None:
+    """``torch.save`` to a temporary file in the same folder, then rename.
+
+    A crash during the write leaves the previous file (if any) intact, never a
+    truncated one under the final name.
+    """
+    folder = osp.dirname(osp.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(
+        prefix='.' + osp.basename(path) + '.', suffix='.tmp', dir=folder)
+    try:
+        with os.fdopen(fd, 'wb') as f:
+            buffer = io.BytesIO()
+            torch.save(obj, buffer)
+            f.write(buffer.getbuffer())
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if osp.exists(tmp):
+            os.remove(tmp)
+        raise
