@@ -100,8 +100,13 @@ fi
 
 step='install mmcv, mmengine, mmdet and the test tools'
 say "$step"
-# The constraint keeps pip from replacing the installed torch.
-"${pip[@]}" "$wheel" -r "$root/requirements/runtime.txt" \
+runtime="$root/requirements/runtime.txt"
+if [ "${MMKD_SYSTEM_TORCH:-0}" = 1 ]; then
+  # Keep the machine's torch: drop the CPU pin from the requirements.
+  runtime=$(mktemp)
+  grep -v '^torch' "$root/requirements/runtime.txt" >"$runtime"
+fi
+"${pip[@]}" "$wheel" -r "$runtime" \
   -r "$root/requirements/tests.txt" -r "$root/requirements/optional.txt"
 
 step='install mmkd (editable)'

@@ -1,1 +1,7 @@
-"""mmkd.engine."""
+"""Runner-side pieces: launch helpers, optimizer wrappers, hooks and the
+atomic checkpoint backend."""
+from .atomic_backend import AtomicLocalBackend
+from .hooks import RNGStateHook
+from .optim_wrapper import AutocastOptimWrapper
+
+__all__ = ['AtomicLocalBackend', 'AutocastOptimWrapper', 'RNGStateHook']

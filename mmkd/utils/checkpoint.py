@@ -9,9 +9,6 @@ global switch to unsafe loading), so ``mmengine.runner.load_checkpoint``,
 MMEngine itself wrote, while an arbitrary pickle still fails to load.
 """
 import io
-import os
-import os.path as osp
-import tempfile
 
 import numpy as np
 import torch
@@ -53,24 +50,8 @@ def allow_mmengine_checkpoints() -> None:
 
 
 def atomic_torch_save(obj, path: str) -> None:
-    """``torch.save`` to a temporary file in the same folder, then rename.
-
-    A crash during the write leaves the previous file (if any) intact, never a
-    truncated one under the final name.
-    """
-    folder = osp.dirname(osp.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(
-        prefix='.' + osp.basename(path) + '.', suffix='.tmp', dir=folder)
-    try:
-        with os.fdopen(fd, 'wb') as f:
-            buffer = io.BytesIO()
-            torch.save(obj, buffer)
-            f.write(buffer.getbuffer())
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if osp.exists(tmp):
-            os.remove(tmp)
-        raise
+    """``torch.save`` that never leaves a truncated file under ``path``."""
+    from mmkd.engine.atomic_backend import atomic_write
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    atomic_write(buffer.getvalue(), path)

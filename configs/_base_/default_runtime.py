@@ -1,0 +1,35 @@
+# Runtime defaults shared by every mmkd config (MMDetection 3 defaults, with
+# the mmkd scope so mmkd's modules and MMDetection's are both found).
+default_scope = 'mmkd'
+
+default_hooks = dict(
+    timer=dict(type='IterTimerHook'),
+    logger=dict(type='LoggerHook', interval=50),
+    param_scheduler=dict(type='ParamSchedulerHook'),
+    # Checkpoints (and the last_checkpoint pointer) are written atomically:
+    # a crash mid-write never leaves a truncated file as the latest.
+    checkpoint=dict(
+        type='CheckpointHook',
+        interval=1,
+        backend_args=dict(backend='atomic_local')),
+    sampler_seed=dict(type='DistSamplerSeedHook'),
+    visualization=dict(type='DetVisualizationHook'))
+
+# Random generator states travel with the checkpoints, so a resumed run
+# continues as the uninterrupted one would have.
+custom_hooks = [dict(type='RNGStateHook')]
+
+env_cfg = dict(
+    cudnn_benchmark=False,
+    mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
+    # tools/train.py switches the backend to gloo on machines without GPUs.
+    dist_cfg=dict(backend='nccl', timeout=1800))
+
+vis_backends = [dict(type='LocalVisBackend')]
+visualizer = dict(
+    type='DetLocalVisualizer', vis_backends=vis_backends, name='visualizer')
+log_processor = dict(type='LogProcessor', window_size=50, by_epoch=True)
+
+log_level = 'INFO'
+load_from = None
+resume = False

@@ -1,0 +1,79 @@
+"""Launch helpers shared by ``tools/train.py`` and ``tools/test.py``.
+
+The one thing MMEngine does not do for us is distributed training on
+machines without GPUs: its ``init_dist('pytorch')`` calls
+``torch.cuda.set_device`` and its default DDP wrapping passes
+``device_ids=[LOCAL_RANK]``, both of which fail on CPU. Here the ``gloo``
+process group is initialised before the Runner (which then skips its own
+initialisation) and the model is wrapped with ``device_ids=None``.
+"""
+import datetime
+import os
+
+import torch
+import torch.distributed as torch_dist
+from mmengine.config import Config
+from mmengine.runner import Runner
+
+from mmkd.registry import RUNNERS
+
+
+def _cpu_process_group(cfg: Config) -> None:
+    dist_cfg = cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})
+    dist_cfg['backend'] = 'gloo'
+    if torch_dist.is_initialized():
+        return
+    missing = [k for k in ('RANK', 'WORLD_SIZE', 'MASTER_ADDR', 'MASTER_PORT')
+               if k not in os.environ]
+    if missing:
+        raise SystemExit(
+            f'error: --launcher pytorch needs the environment variables '
+            f'{missing}; start the job with tools/dist_train.sh or torchrun')
+    timeout = datetime.timedelta(seconds=int(dist_cfg.get('timeout', 1800)))
+    torch_dist.init_process_group(backend='gloo', timeout=timeout)
+
+
+def setup_launcher(cfg: Config, launcher: str) -> None:
+    """Prepare distributed training; a no-op for ``launcher='none'``."""
+    if launcher == 'none' or torch.cuda.is_available():
+        return
+    if launcher != 'pytorch':
+        raise SystemExit(
+            f'error: --launcher {launcher} needs GPUs; on a machine without '
+            'GPUs use --launcher pytorch (tools/dist_train.sh / torchrun)')
+    _cpu_process_group(cfg)
+    wrapper = cfg.get('model_wrapper_cfg', None) or dict(
+        type='MMDistributedDataParallel',
+        broadcast_buffers=False,
+        find_unused_parameters=cfg.get('find_unused_parameters', False))
+    # An explicit None wins over the Runner's default [LOCAL_RANK].
+    wrapper['device_ids'] = None
+    cfg.model_wrapper_cfg = wrapper
+
+
+def configure_amp(cfg: Config) -> None:
+    """Switch the optimizer wrapper to mixed precision.
+
+    On GPU this is MMEngine's ``AmpOptimWrapper`` (fp16 with a dynamic loss
+    scale); on CPU, where that wrapper refuses to run, mmkd's
+    ``AutocastOptimWrapper`` with bf16 autocast.
+    """
+    optim_wrapper = cfg.optim_wrapper
+    if optim_wrapper.get('type', 'OptimWrapper') not in (
+            'OptimWrapper', 'AmpOptimWrapper', 'AutocastOptimWrapper'):
+        raise SystemExit(
+            f'error: --amp cannot change optim_wrapper.type='
+            f'{optim_wrapper.type!r}; set a mixed-precision wrapper in the '
+            'config instead')
+    if torch.cuda.is_available():
+        optim_wrapper.type = 'AmpOptimWrapper'
+        optim_wrapper.setdefault('loss_scale', 'dynamic')
+    else:
+        optim_wrapper.type = 'AutocastOptimWrapper'
+        optim_wrapper.setdefault('dtype', 'bfloat16')
+
+
+def build_runner(cfg: Config) -> Runner:
+    if 'runner_type' in cfg:
+        return RUNNERS.build(cfg)
+    return Runner.from_cfg(cfg)

@@ -1,0 +1,44 @@
+"""Helpers shared by the tests: paths, config overrides, running tools."""
+import os
+import os.path as osp
+import subprocess
+import sys
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+TINY_CONFIG = osp.join(ROOT, 'tests', 'data', 'tiny_frcnn.py')
+PYTHON = sys.executable
+
+
+def data_overrides(data_root: str) -> dict:
+    """Config overrides that point every split at ``data_root``."""
+    root = data_root.rstrip('/') + '/'
+    return {
+        'train_dataloader.dataset.data_root': root,
+        'val_dataloader.dataset.data_root': root,
+        'test_dataloader.dataset.data_root': root,
+        'val_evaluator.ann_file': f'{root}annotations/instances_val.json',
+        'test_evaluator.ann_file': f'{root}annotations/instances_test.json',
+        'train_dataloader.batch_size': 2,
+        'train_dataloader.num_workers': 0,
+        'val_dataloader.num_workers': 0,
+        'test_dataloader.num_workers': 0,
+    }
+
+
+def data_options(data_root: str) -> list:
+    """The same overrides as ``--cfg-options`` arguments."""
+    return [f'{k}={v}' for k, v in data_overrides(data_root).items()]
+
+
+def run_tool(args: list, timeout: int = 600, env: dict = None):
+    """Run ``args`` (a tool command line) from the repository root."""
+    full_env = dict(os.environ, PYTHONPATH=ROOT, OMP_NUM_THREADS='1')
+    full_env.update(env or {})
+    proc = subprocess.run(
+        args, cwd=ROOT, env=full_env, capture_output=True, text=True,
+        timeout=timeout)
+    assert proc.returncode == 0, (
+        f'{" ".join(args)} failed ({proc.returncode}):\n'
+        f'{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}')
+    return proc
+

@@ -1,0 +1,89 @@
+"""Evaluate a checkpoint (MMDetection's ``tools/test.py`` shape).
+
+For a distillation config the student is evaluated: the distiller's
+``predict`` delegates to it and the teacher is not built at all.
+
+Examples::
+
+    python tools/test.py CONFIG CHECKPOINT
+    python tools/test.py CONFIG CHECKPOINT --out results.pkl
+    tools/dist_test.sh CONFIG CHECKPOINT 2
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+
+from mmengine.config import DictAction
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+from mmkd.engine.launch import build_runner, setup_launcher  # noqa: E402
+from mmkd.utils.config_check import load_config  # noqa: E402
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description='Test (and eval) a model')
+    parser.add_argument('config', help='test config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('--work-dir', help='the dir to save the metrics')
+    parser.add_argument(
+        '--out', help='dump the predictions to a pickle file (.pkl)')
+    parser.add_argument(
+        '--show-dir', help='directory where painted images are saved')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override settings of the config, key=value pairs')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args(argv)
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def apply_args(cfg, args):
+    if not osp.isfile(args.checkpoint):
+        raise SystemExit(f'error: checkpoint {args.checkpoint!r} does not '
+                         'exist')
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir', None) is None:
+        name = osp.splitext(osp.basename(args.config))[0]
+        cfg.work_dir = osp.join('./work_dirs', name)
+    cfg.load_from = args.checkpoint
+    cfg.launcher = args.launcher
+    if cfg.model.get('type') == 'TwoStageDistiller':
+        # Only the student is evaluated: no teacher, no teacher checkpoint.
+        cfg.model.eval_only = True
+    if args.show_dir:
+        hook = cfg.default_hooks.visualization
+        hook.draw = True
+        hook.test_out_dir = args.show_dir
+    if args.out is not None:
+        if not args.out.endswith(('.pkl', '.pickle')):
+            raise SystemExit(f'error: --out {args.out!r} must be a .pkl file')
+        cfg.test_evaluator = [cfg.test_evaluator] if isinstance(
+            cfg.test_evaluator, dict) else list(cfg.test_evaluator)
+        cfg.test_evaluator.append(
+            dict(type='DumpDetResults', out_file_path=args.out))
+    return cfg
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    cfg = load_config(args.config, args.cfg_options)
+    cfg = apply_args(cfg, args)
+    setup_launcher(cfg, args.launcher)
+    runner = build_runner(cfg)
+    return runner.test()
+
+
+if __name__ == '__main__':
+    main()

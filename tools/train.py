@@ -1,0 +1,100 @@
+"""Train a detector or a distiller (MMDetection's ``tools/train.py`` shape).
+
+Examples::
+
+    python tools/train.py configs/kd/frcnn_vgg16_alexnet_coco.py
+    python tools/train.py CONFIG --resume            # latest in work dir
+    python tools/train.py CONFIG --resume PATH.pth   # a given checkpoint
+    tools/dist_train.sh CONFIG 4 --cfg-options train_dataloader.batch_size=2
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+
+from mmengine.config import Config, DictAction
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+from mmkd.engine.launch import (build_runner, configure_amp,  # noqa: E402
+                                setup_launcher)
+from mmkd.utils.config_check import load_config  # noqa: E402
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description='Train a detector')
+    parser.add_argument('config', help='train config file path')
+    parser.add_argument('--work-dir', help='the dir to save logs and models')
+    parser.add_argument(
+        '--amp',
+        action='store_true',
+        default=False,
+        help='mixed precision training (bf16 autocast on CPU, fp16 on GPU)')
+    parser.add_argument(
+        '--auto-scale-lr',
+        action='store_true',
+        help='scale the learning rate with the total batch size')
+    parser.add_argument(
+        '--resume',
+        nargs='?',
+        type=str,
+        const='auto',
+        help='resume from PATH, or from the latest checkpoint in the work '
+        'dir when no path is given')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override settings of the config, key=value pairs in xxx=yyy '
+        'format, e.g. train_dataloader.batch_size=2')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args(argv)
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def apply_args(cfg: Config, args) -> Config:
+    """Fold the command line into the config, as MMDetection does."""
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir', None) is None:
+        name = osp.splitext(osp.basename(args.config))[0]
+        cfg.work_dir = osp.join('./work_dirs', name)
+    if args.amp:
+        configure_amp(cfg)
+    if args.auto_scale_lr:
+        if 'auto_scale_lr' not in cfg or 'base_batch_size' not in \
+                cfg.auto_scale_lr:
+            raise SystemExit(
+                'error: --auto-scale-lr needs `auto_scale_lr = dict('
+                'base_batch_size=...)` in the config')
+        cfg.auto_scale_lr.enable = True
+    if args.resume == 'auto':
+        cfg.resume = True
+        cfg.load_from = None
+    elif args.resume is not None:
+        if not osp.isfile(args.resume):
+            raise SystemExit(f'error: --resume {args.resume}: no such file')
+        cfg.resume = True
+        cfg.load_from = args.resume
+    cfg.launcher = args.launcher
+    return cfg
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    cfg = load_config(args.config, args.cfg_options)
+    cfg = apply_args(cfg, args)
+    setup_launcher(cfg, args.launcher)
+    runner = build_runner(cfg)
+    runner.train()
+
+
+if __name__ == '__main__':
+    main()
