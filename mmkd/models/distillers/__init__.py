@@ -1,1 +1,4 @@
-"""mmkd.models.distillers."""
+from .distill_terms import DEFAULT_DISTILL_LOSSES
+from .two_stage_distiller import TwoStageDistiller
+
+__all__ = ['TwoStageDistiller', 'DEFAULT_DISTILL_LOSSES']

@@ -1,0 +1,213 @@
+"""The distillation terms of ``TwoStageDistiller``, one function each.
+
+Each function takes the student's and the teacher's outputs and the
+student's targets and returns the ``distill.*`` loss entries; the distiller
+calls them in order so its ``loss()`` reads top to bottom.
+"""
+import copy
+from typing import Dict, List, Optional, Sequence, Union
+
+import torch
+from mmdet.models.utils import multi_apply
+from mmdet.structures.bbox import get_box_tensor
+from torch import Tensor, nn
+
+from mmkd.registry import MODELS
+
+# The paper's weights (Chen et al. 2017, Sec. 3): w_bg = 1.5, T = 1,
+# nu = 0.5 for the bounded regression, gamma = 0.5 for the hint; the KD
+# terms' (1 - mu) factor is applied by the distiller. The margin m is not
+# given by the paper; 0 is the tightest bound (documented, configurable).
+DEFAULT_DISTILL_LOSSES = dict(
+    rpn_kd=dict(type='WeightedKDLoss', fg_weight=1.0, bg_weight=1.5, T=1.0,
+                loss_weight=1.0),
+    rpn_reg=dict(type='TeacherBoundedRegLoss', margin=0.0, loss_weight=0.5),
+    rcn_kd=dict(type='WeightedKDLoss', fg_weight=1.0, bg_weight=1.5, T=1.0,
+                use_sigmoid=False, loss_weight=1.0),
+    rcn_reg=dict(type='TeacherBoundedRegLoss', margin=0.0, loss_weight=0.5),
+    hint=dict(type='HintAdaptLoss', p=2, loss_weight=0.5))
+
+
+def build_distill_losses(overrides: Optional[dict], *,
+                         rpn_sigmoid: bool) -> nn.ModuleDict:
+    """Merge ``overrides`` into the defaults and build the enabled terms.
+
+    A term set to ``None`` is off; a dict with a ``type`` replaces the
+    default; a dict without one updates the default's arguments.
+    """
+    overrides = dict(overrides or {})
+    unknown = sorted(set(overrides) - set(DEFAULT_DISTILL_LOSSES))
+    if unknown:
+        raise ValueError(
+            f'TwoStageDistiller: unknown distill_losses key(s) {unknown}; '
+            f'valid keys are {sorted(DEFAULT_DISTILL_LOSSES)}')
+    losses = nn.ModuleDict()
+    for name, default in DEFAULT_DISTILL_LOSSES.items():
+        cfg = overrides.get(name, default)
+        if cfg is None:
+            continue
+        cfg = dict(cfg) if 'type' in cfg else {**default, **cfg}
+        if name == 'rpn_kd':
+            if cfg.get('use_sigmoid', rpn_sigmoid) != rpn_sigmoid:
+                raise ValueError(
+                    f'TwoStageDistiller: distill_losses.rpn_kd.use_sigmoid='
+                    f"{cfg['use_sigmoid']} but the student's RPN uses "
+                    f"{'sigmoid' if rpn_sigmoid else 'softmax'} "
+                    'classification; remove use_sigmoid from rpn_kd')
+            cfg['use_sigmoid'] = rpn_sigmoid
+        try:
+            losses[name] = MODELS.build(cfg)
+        except (KeyError, TypeError) as exc:
+            raise ValueError(
+                f'TwoStageDistiller: cannot build distill_losses.{name}='
+                f'{cfg}: {exc}') from exc
+    return losses
+
+
+def build_adapters(adapters: Union[dict, list, None],
+                   num_levels: int) -> nn.ModuleList:
+    """One adapter per hint level (``nn.Identity`` where none is given)."""
+    if adapters is None or isinstance(adapters, dict):
+        adapters = [copy.deepcopy(adapters) for _ in range(num_levels)]
+    if len(adapters) != num_levels:
+        raise ValueError(
+            f'TwoStageDistiller: {len(adapters)} adapters for {num_levels} '
+            'hint_levels; give one adapter (or None) per hint level')
+    return nn.ModuleList(
+        nn.Identity() if cfg is None else MODELS.build(cfg)
+        for cfg in adapters)
+
+
+@torch.no_grad()
+def check_hint_channels(student: nn.Module, teacher: nn.Module,
+                        adapters: nn.ModuleList,
+                        hint_levels: Sequence[tuple], teacher_input) -> None:
+    """Probe both trunks on a small image; compare adapted channels."""
+    was_training = student.training, adapters.training
+    student.eval(), adapters.eval()
+    probe = torch.zeros(1, 3, 128, 128,
+                        device=next(student.parameters()).device)
+    s_feats = student.extract_feat(probe)
+    t_feats = teacher_input.extract_feat(teacher, probe)
+    student.train(was_training[0]), adapters.train(was_training[1])
+    for (s_idx, t_idx), adapter in zip(hint_levels, adapters):
+        for name, idx, feats in (('student', s_idx, s_feats),
+                                 ('teacher', t_idx, t_feats)):
+            if not -len(feats) <= idx < len(feats):
+                raise ValueError(
+                    f'TwoStageDistiller: hint level {idx} of the {name} does '
+                    f'not exist; its extract_feat gives {len(feats)} levels')
+        adapted = adapter(s_feats[s_idx]).shape[1]
+        wanted = t_feats[t_idx].shape[1]
+        if adapted != wanted:
+            raise ValueError(
+                f'TwoStageDistiller: hint level (student {s_idx}, teacher '
+                f'{t_idx}): the (adapted) student feature has {adapted} '
+                f'channels, the teacher feature {wanted}; configure '
+                f"adapters=[dict(type='HintAdapter', in_channels="
+                f'{s_feats[s_idx].shape[1]}, out_channels={wanted})]')
+
+
+def rpn_hard_losses(head: nn.Module, cls_scores: List[Tensor],
+                    bbox_preds: List[Tensor], targets: dict) -> dict:
+    """The student's own RPN losses, from targets computed once."""
+    loss_cls, loss_bbox = multi_apply(
+        head.loss_by_feat_single, cls_scores, bbox_preds, targets['anchors'],
+        targets['labels'], targets['label_weights'], targets['bbox_targets'],
+        targets['bbox_weights'], avg_factor=targets['avg_factor'])
+    return dict(loss_rpn_cls=loss_cls, loss_rpn_bbox=loss_bbox)
+
+
+def _flatten_levels(maps: List[Tensor], channels: int) -> Tensor:
+    """(N, A * channels, H, W) per level -> (N * sum(H W A), channels),
+    in the anchor order of MMDetection's ``get_targets``."""
+    return torch.cat([
+        m.permute(0, 2, 3, 1).reshape(m.size(0), -1, channels) for m in maps
+    ], dim=1).reshape(-1, channels)
+
+
+def _flatten_targets(per_level: List[Tensor], channels: int) -> Tensor:
+    return torch.cat(per_level, dim=1).reshape(-1, channels)
+
+
+def rpn_distill_terms(losses: nn.ModuleDict, student: tuple, teacher: tuple,
+                      targets: dict, *, soft_weight: float) -> dict:
+    """RPN KD on the sampled anchors and bounded regression on positives.
+
+    Args:
+        student, teacher: ``(cls_scores, bbox_preds)``, lists per level of
+            ``(N, A * cls_channels, H, W)`` and ``(N, A * 4, H, W)``.
+        targets: the student's anchor targets (``_anchor_targets``).
+    """
+    s_shapes = [m.shape for m in student[0] + student[1]]
+    t_shapes = [m.shape for m in teacher[0] + teacher[1]]
+    if s_shapes != t_shapes:
+        raise RuntimeError(
+            f'TwoStageDistiller: RPN outputs of student {s_shapes} and '
+            f'teacher {t_shapes} are not on the same anchor grid; give both '
+            'the same backbone stride and anchor generator, or disable '
+            'distill_losses.rpn_kd / rpn_reg')
+    out = {}
+    avg_factor = targets['avg_factor']
+    if 'rpn_kd' in losses:
+        channels = student[0][0].size(1) // (student[1][0].size(1) // 4)
+        s_cls = _flatten_levels(student[0], channels)
+        t_cls = _flatten_levels(teacher[0], channels)
+        weights = _flatten_targets(targets['label_weights'], 1).squeeze(1)
+        sampled = weights > 0
+        if channels == 1:  # sigmoid objectness: logits of shape (N,)
+            s_cls, t_cls = s_cls.squeeze(1), t_cls.squeeze(1)
+        out['distill.loss_rpn_kd'] = soft_weight * losses['rpn_kd'](
+            s_cls[sampled], t_cls[sampled], weight=weights[sampled],
+            avg_factor=avg_factor)
+    if 'rpn_reg' in losses:
+        s_reg = _flatten_levels(student[1], 4)
+        t_reg = _flatten_levels(teacher[1], 4)
+        bbox_targets = _flatten_targets(targets['bbox_targets'], 4)
+        bbox_weights = _flatten_targets(targets['bbox_weights'], 4)
+        pos = bbox_weights.sum(dim=1) > 0
+        out['distill.loss_rpn_reg'] = losses['rpn_reg'](
+            s_reg[pos], t_reg[pos], bbox_targets[pos],
+            weight=bbox_weights[pos], avg_factor=avg_factor)
+    return out
+
+
+def _gt_class_deltas(bbox_head: nn.Module, bbox_pred: Tensor, rois: Tensor,
+                     labels: Tensor, pos: Tensor) -> Tensor:
+    """The positives' deltas of their ground-truth class, as MMDetection's
+    ``BBoxHead.loss`` picks them (decoded when the head regresses boxes)."""
+    if bbox_head.reg_decoded_bbox:
+        bbox_pred = get_box_tensor(
+            bbox_head.bbox_coder.decode(rois[:, 1:], bbox_pred))
+    if bbox_head.reg_class_agnostic:
+        return bbox_pred.view(bbox_pred.size(0), -1)[pos]
+    return bbox_pred.view(bbox_pred.size(0), bbox_head.num_classes,
+                          -1)[pos, labels[pos]]
+
+
+def rcn_distill_terms(losses: nn.ModuleDict, bbox_head: nn.Module,
+                      s_out: Dict[str, Tensor], t_out: Dict[str, Tensor],
+                      rois: Tensor, targets: tuple, *,
+                      soft_weight: float) -> dict:
+    """RoI-head KD on every sampled RoI and bounded regression on positives.
+
+    ``s_out`` / ``t_out`` hold ``cls_score`` ``(num_rois, num_classes + 1)``
+    and ``bbox_pred`` of the student and the teacher on the same ``rois``.
+    """
+    labels, label_weights, bbox_targets, bbox_weights = targets
+    out = {}
+    if 'rcn_kd' in losses:
+        avg_factor = max(float((label_weights > 0).sum()), 1.0)
+        out['distill.loss_rcn_kd'] = soft_weight * losses['rcn_kd'](
+            s_out['cls_score'], t_out['cls_score'], weight=label_weights,
+            avg_factor=avg_factor)
+    if 'rcn_reg' in losses:
+        pos = (labels >= 0) & (labels < bbox_head.num_classes)
+        s_reg = _gt_class_deltas(bbox_head, s_out['bbox_pred'], rois, labels,
+                                 pos)
+        t_reg = _gt_class_deltas(bbox_head, t_out['bbox_pred'], rois, labels,
+                                 pos)
+        out['distill.loss_rcn_reg'] = losses['rcn_reg'](
+            s_reg, t_reg, bbox_targets[pos], weight=bbox_weights[pos],
+            avg_factor=bbox_targets.size(0))
+    return out

@@ -1,0 +1,155 @@
+"""Building, loading and checking the teacher of a distiller.
+
+The teacher is an ordinary MMDetection detector, built from a config dict or
+from a path to a config file, with its checkpoint loaded on CPU. These
+helpers also hold the build-time checks that tell the user, before any
+training, that the teacher and the student cannot be paired.
+"""
+import os.path as osp
+import warnings
+from typing import Union
+
+import torch
+from mmengine.config import Config, ConfigDict
+from mmengine.runner.checkpoint import _load_checkpoint
+from torch import nn
+
+from mmkd.registry import MODELS
+
+
+def teacher_config(teacher: Union[str, dict]) -> ConfigDict:
+    """The teacher's model config, from a dict or a config file path."""
+    if isinstance(teacher, str):
+        if not osp.isfile(teacher):
+            raise FileNotFoundError(
+                f'model.teacher={teacher!r}: no such config file; give a '
+                'path to the teacher config or a detector dict')
+        return Config.fromfile(teacher).model
+    if not isinstance(teacher, dict) or 'type' not in teacher:
+        raise TypeError(
+            f'model.teacher must be a detector dict with a `type` or a path '
+            f'to a config file, got {type(teacher).__name__}')
+    return ConfigDict(teacher)
+
+
+def _strip_prefixes(state_dict: dict) -> dict:
+    """Drop the ``module.`` (DDP) prefix; take ``student.*`` of a distiller."""
+    state_dict = {k[len('module.'):] if k.startswith('module.') else k: v
+                  for k, v in state_dict.items()}
+    if state_dict and all(
+            k.startswith(('student.', 'adapters.', 'data_preprocessor.'))
+            for k in state_dict):
+        state_dict = {k[len('student.'):]: v for k, v in state_dict.items()
+                      if k.startswith('student.')}
+    return state_dict
+
+
+def _describe(keys: list, limit: int = 8) -> str:
+    shown = ', '.join(sorted(keys)[:limit])
+    more = f', ... ({len(keys) - limit} more)' if len(keys) > limit else ''
+    return f'{len(keys)}: {shown}{more}'
+
+
+def load_teacher_checkpoint(teacher: nn.Module, path: str) -> None:
+    """Load ``path`` into ``teacher`` on CPU, refusing key mismatches.
+
+    Raises:
+        FileNotFoundError: the file does not exist.
+        RuntimeError: the file cannot be read, or its keys or shapes do not
+            match the teacher; the message says how many and which.
+    """
+    if not osp.isfile(path):
+        raise FileNotFoundError(
+            f'model.teacher_ckpt={path!r}: no such file; train the teacher '
+            'first (tools/train.py TEACHER_CONFIG) and point teacher_ckpt at '
+            'its checkpoint')
+    try:
+        checkpoint = _load_checkpoint(path, map_location='cpu')
+    except Exception as exc:  # noqa: BLE001 - re-raised with the path
+        raise RuntimeError(
+            f'model.teacher_ckpt={path!r} cannot be read as a checkpoint '
+            f'({type(exc).__name__}: {exc}); is the file complete?') from exc
+    state_dict = checkpoint.get('state_dict', checkpoint)
+    state_dict = _strip_prefixes(state_dict)
+    own = teacher.state_dict()
+    missing = [k for k in own if k not in state_dict]
+    unexpected = [k for k in state_dict if k not in own]
+    wrong_shape = [
+        f'{k} {tuple(state_dict[k].shape)} vs {tuple(v.shape)}'
+        for k, v in own.items()
+        if k in state_dict and tuple(state_dict[k].shape) != tuple(v.shape)
+    ]
+    problems = []
+    if missing:
+        problems.append(f'missing in the checkpoint {_describe(missing)}')
+    if unexpected:
+        problems.append(f'not in the teacher {_describe(unexpected)}')
+    if wrong_shape:
+        problems.append(f'shape mismatches {_describe(wrong_shape)}')
+    if problems:
+        raise RuntimeError(
+            f'model.teacher_ckpt={path!r} does not match the teacher '
+            f'config: ' + '; '.join(problems) + '. Check that teacher and '
+            'teacher_ckpt describe the same detector.')
+    teacher.load_state_dict(state_dict, strict=True)
+
+
+def build_teacher(teacher: Union[str, dict], ckpt: str) -> nn.Module:
+    """Build the frozen teacher, loaded on CPU and in eval mode."""
+    model = MODELS.build(teacher_config(teacher))
+    if ckpt is None:
+        warnings.warn('TwoStageDistiller: teacher_ckpt is None, the teacher '
+                      'keeps its random initialisation (only for tests)')
+        model.init_weights()
+    else:
+        load_teacher_checkpoint(model, ckpt)
+    model.requires_grad_(False)
+    return model.eval()
+
+
+def check_pairing(student: nn.Module, teacher: nn.Module, *,
+                  rpn_kd: bool, input_scale: float) -> None:
+    """Checks that need both detectors built; raise ``ValueError``."""
+    for name, det in (('student', student), ('teacher', teacher)):
+        if not (getattr(det, 'with_rpn', False)
+                and getattr(det, 'with_roi_head', False)):
+            raise ValueError(
+                f'TwoStageDistiller: the {name} ({type(det).__name__}) needs '
+                'an RPN and a RoI head (a two-stage detector such as '
+                'FasterRCNN)')
+    s_classes = student.roi_head.bbox_head.num_classes
+    t_classes = teacher.roi_head.bbox_head.num_classes
+    if s_classes != t_classes:
+        raise ValueError(
+            f'TwoStageDistiller: student num_classes={s_classes} but teacher '
+            f'num_classes={t_classes}; both roi_head.bbox_head.num_classes '
+            'must be the same (same dataset classes)')
+    if rpn_kd:
+        _check_anchors(student.rpn_head, teacher.rpn_head, input_scale)
+
+
+def _check_anchors(s_head: nn.Module, t_head: nn.Module,
+                   input_scale: float) -> None:
+    fix = ('give both the same rpn_head.anchor_generator, or disable RPN '
+           "distillation with distill_losses=dict(rpn_kd=None, rpn_reg=None)")
+    if input_scale != 1.0:
+        raise ValueError(
+            f'TwoStageDistiller: RPN distillation is per anchor and needs '
+            f'teacher and student on the same anchor grid, but '
+            f'teacher_input_scale={input_scale}; {fix}')
+    s_gen, t_gen = s_head.prior_generator, t_head.prior_generator
+    s_desc = (s_gen.strides, s_gen.num_base_priors)
+    t_desc = (t_gen.strides, t_gen.num_base_priors)
+    same = s_desc == t_desc and all(
+        torch.equal(a, b)
+        for a, b in zip(s_gen.base_anchors, t_gen.base_anchors))
+    if not same:
+        raise ValueError(
+            f'TwoStageDistiller: RPN distillation needs the same anchors, '
+            f'but the student has strides/anchors per location {s_desc} and '
+            f'the teacher {t_desc} (or different anchor scales/ratios); '
+            f'{fix}')
+    if s_head.use_sigmoid_cls != t_head.use_sigmoid_cls:
+        raise ValueError(
+            'TwoStageDistiller: student and teacher RPN heads disagree on '
+            'loss_cls.use_sigmoid; use the same RPN classification loss')

@@ -1,0 +1,307 @@
+"""Knowledge distillation of a two-stage detector (Chen et al., NIPS 2017).
+
+The student's objective (paper, Eq. 1-6)::
+
+    L = L_RPN + L_RCN + gamma * L_hint
+    L_cls = mu * L_hard(P_s, y) + (1 - mu) * L_soft(P_s, P_t)
+    L_reg = smoothL1(R_s, y) + nu * L_b(R_s, R_t, y)
+
+applied to the RPN (per anchor, on the student's anchor targets and
+sampling) and to the RoI head (per RoI, the teacher's RoI head running on
+the student's sampled RoIs so that the rows line up).
+"""
+import copy
+import logging
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+import torch
+from mmdet.models.utils import images_to_levels, unpack_gt_instances
+from mmdet.structures import SampleList
+from mmdet.structures.bbox import bbox2roi, cat_boxes
+from mmengine.logging import MessageHub, print_log
+from mmengine.model import BaseModel
+from torch import Tensor, nn
+
+from mmkd.registry import MODELS
+from .distill_terms import (DEFAULT_DISTILL_LOSSES, build_adapters,
+                            build_distill_losses, check_hint_channels,
+                            rcn_distill_terms, rpn_distill_terms,
+                            rpn_hard_losses)
+from .teacher import build_teacher, check_pairing
+from .teacher_input import TeacherInput
+
+
+@MODELS.register_module()
+class TwoStageDistiller(BaseModel):
+    """Trains a two-stage ``student`` detector with a frozen ``teacher``.
+
+    Args:
+        student (dict): the student detector config (e.g. ``FasterRCNN``).
+        teacher (dict | str): the teacher detector config, or a path to a
+            config file whose ``model`` is the teacher.
+        teacher_ckpt (str, optional): the teacher's checkpoint, loaded on
+            CPU. ``None`` only for tests: the teacher stays random.
+        distill_losses (dict, optional): overrides of the five terms
+            ``rpn_kd``, ``rpn_reg``, ``rcn_kd``, ``rcn_reg`` and ``hint``
+            (see ``DEFAULT_DISTILL_LOSSES``); a term set to ``None`` is
+            switched off.
+        hint_levels (sequence of (int, int)): pairs of (student level,
+            teacher level) of ``extract_feat`` outputs used for hints.
+        adapters (dict | list, optional): ``HintAdapter`` configs, one per
+            hint level (or one dict for all); ``None`` where the channels
+            already match.
+        hard_weight (float): mu, the weight of the student's own (hard)
+            classification losses; the soft term gets ``1 - mu``. Only
+            applied where the soft term is on. Defaults to 0.5: the paper
+            leaves mu open, and equal weights keep the hard labels' signal
+            while the soft targets carry the teacher's class similarities.
+        teacher_input_scale (float): the teacher sees the image resized by
+            this factor (the paper's high-resolution teacher); RoIs are
+            rescaled to match. Defaults to 1.
+        teacher_autocast (str, optional): ``'bfloat16'`` or ``'float16'`` to
+            run the teacher in reduced precision while the student trains in
+            full precision.
+        nonfinite (str): what a NaN/Inf in any loss term does: ``'stop'``
+            (default) raises ``FloatingPointError`` naming the terms and the
+            iteration; ``'skip'`` logs them and the batch gives no gradient.
+        eval_only (bool): build only the student (and adapters), e.g. for
+            ``tools/test.py``; no teacher is built or loaded.
+        data_preprocessor (dict, optional): defaults to the student's.
+        init_cfg (dict, optional): initialisation config.
+    """
+
+    def __init__(self,
+                 student: dict,
+                 teacher: Union[dict, str, None] = None,
+                 teacher_ckpt: Optional[str] = None,
+                 distill_losses: Optional[dict] = None,
+                 hint_levels: Sequence[Tuple[int, int]] = ((0, 0), ),
+                 adapters: Union[dict, list, None] = None,
+                 hard_weight: float = 0.5,
+                 teacher_input_scale: float = 1.0,
+                 teacher_autocast: Optional[str] = None,
+                 nonfinite: str = 'stop',
+                 eval_only: bool = False,
+                 data_preprocessor: Optional[dict] = None,
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        if not 0.0 <= hard_weight <= 1.0:
+            raise ValueError(f'TwoStageDistiller: hard_weight={hard_weight} '
+                             'must be in [0, 1] (mu of the paper)')
+        self.student = MODELS.build(student)
+        self.data_preprocessor = (
+            MODELS.build(data_preprocessor) if data_preprocessor else
+            self.student.data_preprocessor)
+        if nonfinite not in ('stop', 'skip'):
+            raise ValueError(f"TwoStageDistiller: nonfinite={nonfinite!r}; "
+                             "use 'stop' or 'skip'")
+        self.nonfinite = nonfinite
+        self.hard_weight = hard_weight
+        self.hint_levels = [tuple(pair) for pair in hint_levels]
+        self.distill_losses = build_distill_losses(
+            distill_losses, rpn_sigmoid=self.student.rpn_head.use_sigmoid_cls)
+        self.adapters = build_adapters(adapters, len(self.hint_levels))
+        self.eval_only = eval_only
+        # The teacher is kept outside the module tree on purpose: it is then
+        # not in state_dict() (checkpoints), parameters() (optimizer, DDP
+        # gradient sync) or init_weights(), and train() cannot flip it.
+        self.__dict__['teacher'] = None
+        if eval_only:
+            return
+        if teacher is None:
+            raise ValueError('TwoStageDistiller: model.teacher is required '
+                             '(a detector dict or a config file path)')
+        self.__dict__['teacher'] = build_teacher(teacher, teacher_ckpt)
+        self.teacher_input = TeacherInput(
+            self.data_preprocessor, self.teacher.data_preprocessor,
+            scale=teacher_input_scale, autocast=teacher_autocast)
+        check_pairing(self.student, self.teacher,
+                      rpn_kd=self._uses('rpn_kd', 'rpn_reg'),
+                      input_scale=teacher_input_scale)
+        if self._uses('hint'):
+            check_hint_channels(self.student, self.teacher, self.adapters,
+                                self.hint_levels, self.teacher_input)
+
+    def _uses(self, *names: str) -> bool:
+        return any(name in self.distill_losses for name in names)
+
+    # ------------------------------------------------------------ training
+    def loss(self, batch_inputs: Tensor,
+             batch_data_samples: SampleList) -> Dict[str, Tensor]:
+        """Student losses (``student.*``) and distillation terms
+        (``distill.*``) of one batch."""
+        if self.teacher is None:
+            raise RuntimeError('TwoStageDistiller was built with '
+                               'eval_only=True and cannot be trained')
+        # 1. student features; teacher features (no grad) for every term.
+        s_feats = self.student.extract_feat(batch_inputs)
+        t_feats = self.teacher_input.extract_feat(self.teacher, batch_inputs)
+        losses = {}
+        # 2. student RPN: hard losses and RPN distillation per anchor.
+        rpn_samples = _class_agnostic(batch_data_samples)
+        rpn_losses, proposals = self._rpn_step(s_feats, t_feats, rpn_samples)
+        losses.update(rpn_losses)
+        # 3. assign and sample the proposals once, with the student's sampler.
+        sampling_results = self._sample_rois(s_feats, proposals,
+                                             batch_data_samples)
+        # 4-5. student RoI head, teacher RoI head on the same RoIs; losses.
+        losses.update(self._rcn_step(s_feats, t_feats, sampling_results))
+        # 5. hints between adapted student features and teacher features.
+        if self._uses('hint'):
+            losses['distill.loss_hint'] = self._hint_losses(s_feats, t_feats)
+        return losses
+
+    def _rpn_step(self, s_feats: Tuple[Tensor], t_feats: Tuple[Tensor],
+                  rpn_samples: SampleList) -> Tuple[dict, list]:
+        head = self.student.rpn_head
+        gts, gts_ignore, metas = unpack_gt_instances(rpn_samples)
+        s_cls, s_reg = head(s_feats)
+        targets = _anchor_targets(head, s_cls, gts, metas, gts_ignore)
+        hard = rpn_hard_losses(head, s_cls, s_reg, targets)
+        if 'rpn_kd' in self.distill_losses:
+            hard['loss_rpn_cls'] = [
+                loss * self.hard_weight for loss in hard['loss_rpn_cls']]
+        losses = {f'student.{k}': v for k, v in hard.items()}
+        if self._uses('rpn_kd', 'rpn_reg'):
+            t_cls, t_reg = self.teacher_input.run(self.teacher.rpn_head,
+                                                  t_feats)
+            losses.update(rpn_distill_terms(
+                self.distill_losses, (s_cls, s_reg), (t_cls, t_reg), targets,
+                soft_weight=1.0 - self.hard_weight))
+        proposal_cfg = self.student.train_cfg.get('rpn_proposal',
+                                                  self.student.test_cfg.rpn)
+        proposals = head.predict_by_feat(
+            s_cls, s_reg, batch_img_metas=metas, cfg=proposal_cfg)
+        return losses, proposals
+
+    def _sample_rois(self, s_feats: Tuple[Tensor], proposals: list,
+                     batch_data_samples: SampleList) -> list:
+        roi_head = self.student.roi_head
+        gts, gts_ignore, _ = unpack_gt_instances(batch_data_samples)
+        sampling_results = []
+        for i, props in enumerate(proposals):
+            props.priors = props.pop('bboxes')
+            assign = roi_head.bbox_assigner.assign(props, gts[i],
+                                                   gts_ignore[i])
+            sampling_results.append(roi_head.bbox_sampler.sample(
+                assign, props, gts[i], feats=[f[i][None] for f in s_feats]))
+        return sampling_results
+
+    def _rcn_step(self, s_feats: Tuple[Tensor], t_feats: Tuple[Tensor],
+                  sampling_results: list) -> dict:
+        roi_head = self.student.roi_head
+        bbox_head = roi_head.bbox_head
+        rois = bbox2roi([res.priors for res in sampling_results])
+        s_out = roi_head._bbox_forward(s_feats, rois)
+        targets = bbox_head.get_targets(sampling_results, roi_head.train_cfg)
+        hard = bbox_head.loss(s_out['cls_score'], s_out['bbox_pred'], rois,
+                              *targets)
+        if 'rcn_kd' in self.distill_losses:
+            hard['loss_cls'] = hard['loss_cls'] * self.hard_weight
+        losses = {f'student.{k}': v for k, v in hard.items()}
+        if self._uses('rcn_kd', 'rcn_reg'):
+            t_out = self.teacher_input.run_roi_head(self.teacher.roi_head,
+                                                    t_feats, rois)
+            losses.update(rcn_distill_terms(
+                self.distill_losses, bbox_head, s_out, t_out, rois, targets,
+                soft_weight=1.0 - self.hard_weight))
+        return losses
+
+    def _hint_losses(self, s_feats: Tuple[Tensor],
+                     t_feats: Tuple[Tensor]) -> List[Tensor]:
+        hint = self.distill_losses['hint']
+        return [
+            hint(adapter(s_feats[s_idx]), t_feats[t_idx])
+            for (s_idx, t_idx), adapter in zip(self.hint_levels,
+                                               self.adapters)
+        ]
+
+    def parse_losses(self, losses: Dict[str, Tensor]) -> tuple:
+        """MMEngine's ``parse_losses``, refusing non-finite terms.
+
+        It runs on both the single-process and the DDP path, before any
+        backward pass, so a NaN/Inf never reaches the weights.
+        """
+        bad = [
+            key for key, value in losses.items() if 'loss' in key and not all(
+                bool(torch.isfinite(v).all())
+                for v in (value if isinstance(value, list) else [value]))
+        ]
+        if not bad:
+            return super().parse_losses(losses)
+        step = MessageHub.get_current_instance().get_info('iter', 'unknown')
+        message = f'non-finite loss term(s) {bad} at iteration {step}'
+        if self.nonfinite == 'stop':
+            raise FloatingPointError(
+                f'{message}; lower the learning rate or the loss_weight of '
+                "these terms, or set model.nonfinite='skip' to skip such "
+                'batches')
+        print_log(f'{message}: batch skipped (it gives no gradient)',
+                  logger='current', level=logging.WARNING)
+        # Zero gradients for every trainable parameter (so DDP's reduction
+        # sees them all) without touching the non-finite graph.
+        total = sum(p.sum() * 0 for p in self.parameters() if p.requires_grad)
+        return total, {'loss': total.detach(), 'nonfinite_skipped': 1.0}
+
+    # ----------------------------------------------------------- inference
+    def predict(self, batch_inputs: Tensor, batch_data_samples: SampleList,
+                rescale: bool = True) -> SampleList:
+        """The student's predictions (the teacher plays no part)."""
+        return self.student.predict(batch_inputs, batch_data_samples,
+                                    rescale=rescale)
+
+    def _forward(self, batch_inputs: Tensor,
+                 batch_data_samples: Optional[SampleList] = None):
+        return self.student._forward(batch_inputs, batch_data_samples)
+
+    def forward(self, inputs: Tensor,
+                data_samples: Optional[SampleList] = None,
+                mode: str = 'tensor'):
+        if mode == 'loss':
+            return self.loss(inputs, data_samples)
+        if mode == 'predict':
+            return self.predict(inputs, data_samples)
+        if mode == 'tensor':
+            return self._forward(inputs, data_samples)
+        raise RuntimeError(f'Invalid mode "{mode}". Only supports loss, '
+                           'predict and tensor mode')
+
+    # ------------------------------------------------------ teacher hygiene
+    def train(self, mode: bool = True) -> 'TwoStageDistiller':
+        super().train(mode)
+        if self.teacher is not None:
+            self.teacher.eval()  # dropout off, BN frozen, always
+        return self
+
+    def _apply(self, fn, *args, **kwargs):
+        # .to()/.cuda()/.cpu() reach the teacher, which is not a child.
+        super()._apply(fn, *args, **kwargs)
+        if self.teacher is not None:
+            self.teacher._apply(fn, *args, **kwargs)
+        return self
+
+
+def _class_agnostic(batch_data_samples: SampleList) -> SampleList:
+    """Copies of the samples with every label 0, as the RPN wants."""
+    rpn_samples = copy.deepcopy(batch_data_samples)
+    for sample in rpn_samples:
+        sample.gt_instances.labels = torch.zeros_like(
+            sample.gt_instances.labels)
+    return rpn_samples
+
+
+def _anchor_targets(head: nn.Module, cls_scores: List[Tensor], gts: list,
+                    metas: list, gts_ignore: list) -> dict:
+    """The student's anchor targets (assignment and sampling), per level."""
+    sizes = [score.shape[-2:] for score in cls_scores]
+    anchors, valid = head.get_anchors(
+        sizes, metas, device=cls_scores[0].device)
+    labels, label_weights, bbox_targets, bbox_weights, avg_factor = \
+        head.get_targets(anchors, valid, gts, metas,
+                         batch_gt_instances_ignore=gts_ignore)
+    num_level = [level.size(0) for level in anchors[0]]
+    all_anchors = images_to_levels([cat_boxes(a) for a in anchors],
+                                   num_level)
+    return dict(anchors=all_anchors, labels=labels,
+                label_weights=label_weights, bbox_targets=bbox_targets,
+                bbox_weights=bbox_weights, avg_factor=avg_factor)

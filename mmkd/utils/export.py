@@ -1,0 +1,52 @@
+"""Exporting the student of a distillation run as a plain MMDetection model.
+
+The exported checkpoint holds only the student's weights (no teacher, no
+adaptation layers) under MMDetection's usual keys, and the exported config
+is the student's detector config, so ``mmdet.apis.init_detector`` loads it
+without mmkd's distiller.
+"""
+import copy
+
+from mmengine.config import Config
+
+STUDENT_PREFIX = 'student.'
+
+
+def student_state_dict(state_dict: dict) -> dict:
+    """The ``student.*`` entries of a distiller state dict, unprefixed.
+
+    Raises:
+        ValueError: nothing in ``state_dict`` belongs to a student.
+    """
+    state_dict = {k[len('module.'):] if k.startswith('module.') else k: v
+                  for k, v in state_dict.items()}
+    student = {k[len(STUDENT_PREFIX):]: v for k, v in state_dict.items()
+               if k.startswith(STUDENT_PREFIX)}
+    if not student:
+        raise ValueError(
+            'no `student.*` weights in this checkpoint: it is not a '
+            'TwoStageDistiller checkpoint (a plain detector checkpoint needs '
+            'no extraction)')
+    return student
+
+
+def student_checkpoint(checkpoint: dict, source: str = '') -> dict:
+    """A plain MMDetection checkpoint of the student of ``checkpoint``."""
+    meta = checkpoint.get('meta', {}) or {}
+    out_meta = {k: copy.deepcopy(meta[k]) for k in
+                ('dataset_meta', 'epoch', 'iter', 'mmengine_version')
+                if k in meta}
+    out_meta['extracted_from'] = source
+    return dict(state_dict=student_state_dict(
+        checkpoint.get('state_dict', checkpoint)), meta=out_meta)
+
+
+def student_config(cfg: Config) -> Config:
+    """The distillation config with ``model`` replaced by its student."""
+    if cfg.model.get('type') != 'TwoStageDistiller':
+        raise ValueError(
+            f"the config's model is {cfg.model.get('type')!r}, not a "
+            'TwoStageDistiller: it already describes a plain detector')
+    out = copy.deepcopy(cfg)
+    out.model = copy.deepcopy(cfg.model.student)
+    return out
