@@ -1,1 +1,4 @@
 """mmkd.evaluation."""
+from .metrics import KittiMetric
+
+__all__ = ['KittiMetric']

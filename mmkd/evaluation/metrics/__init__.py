@@ -1,0 +1,4 @@
+"""mmkd.evaluation.metrics."""
+from .kitti_metric import KittiMetric
+
+__all__ = ['KittiMetric']
