@@ -1,1 +1,4 @@
 """mmkd.models.necks."""
+from .hint_adapter import HintAdapter
+
+__all__ = ['HintAdapter']

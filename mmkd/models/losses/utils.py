@@ -1,0 +1,65 @@
+"""Reduction helpers shared by the mmkd losses.
+
+They wrap MMDetection's ``weight_reduce_loss`` so every mmkd loss reduces
+exactly like an MMDetection loss, plus two things MMDetection leaves to each
+loss: a clear error for an unknown reduction, and a finite zero that keeps
+the graph connected when the batch is empty (``'mean'`` over zero values
+would be ``nan``).
+"""
+from typing import Optional, Union
+
+from mmdet.models.losses.utils import weight_reduce_loss
+from torch import Tensor
+
+REDUCTIONS = ('none', 'mean', 'sum')
+
+
+def check_reduction(reduction: str) -> str:
+    """Return ``reduction`` if it is ``'none'``, ``'mean'`` or ``'sum'``.
+
+    Raises:
+        ValueError: For any other value; the message names it.
+    """
+    if reduction not in REDUCTIONS:
+        raise ValueError(f'reduction must be one of {REDUCTIONS}, '
+                         f'got {reduction!r}')
+    return reduction
+
+
+def reduce_values(values: Tensor,
+                  source: Tensor,
+                  *,
+                  weight: Optional[Tensor] = None,
+                  reduction: str = 'mean',
+                  avg_factor: Optional[Union[float, Tensor]] = None,
+                  loss_weight: float = 1.0) -> Tensor:
+    """Weight, reduce and scale per-sample (or per-element) loss values.
+
+    Follows ``mmdet.models.losses.utils.weight_reduce_loss``: ``'none'``
+    keeps ``values``, ``'sum'`` sums them, ``'mean'`` averages them, or
+    divides their sum by ``avg_factor`` when it is given. The result is
+    multiplied by ``loss_weight``.
+
+    Args:
+        values (Tensor): Unreduced loss values, any shape.
+        source (Tensor): The student input the values were computed from.
+            When ``values`` is empty and ``reduction`` is not ``'none'``,
+            ``source.sum() * 0`` is returned, a finite zero that still
+            backpropagates (keeps DDP graphs connected).
+        weight (Tensor, optional): Multiplies ``values`` before reduction;
+            the caller checks its shape.
+        reduction (str): ``'none'``, ``'mean'`` or ``'sum'``.
+        avg_factor (float | Tensor, optional): Denominator of ``'mean'``.
+        loss_weight (float): Scale of the result.
+
+    Returns:
+        Tensor: A scalar, or a tensor shaped like ``values`` for ``'none'``.
+    """
+    check_reduction(reduction)
+    if avg_factor is not None and reduction == 'sum':
+        raise ValueError('avg_factor can not be used with reduction="sum"')
+    if values.numel() == 0 and reduction != 'none':
+        return source.sum() * 0
+    loss = weight_reduce_loss(
+        values, weight=weight, reduction=reduction, avg_factor=avg_factor)
+    return loss_weight * loss
