@@ -9,6 +9,7 @@ global switch to unsafe loading), so ``mmengine.runner.load_checkpoint``,
 MMEngine itself wrote, while an arbitrary pickle still fails to load.
 """
 import io
+import pickle
 
 import numpy as np
 import torch
@@ -32,9 +33,29 @@ def _numpy_globals() -> list:
     return allowed
 
 
+def _history_buffer_getattr(obj, name):
+    """A ``getattr`` that only resolves HistoryBuffer's statistics methods.
+
+    ``HistoryBuffer.__getstate__`` pickles its ``_statistics_methods`` dict,
+    i.e. functions such as ``HistoryBuffer.min``, which pickle refers to as
+    ``getattr(HistoryBuffer, 'min')``. Allowing the builtin ``getattr``
+    would let a checkpoint reach any attribute of any allowed type (and call
+    it), so this stand-in is registered under that name instead and accepts
+    nothing else.
+    """
+    from mmengine.logging import HistoryBuffer
+    if obj is HistoryBuffer and isinstance(name, str) and (
+            name in ('min', 'max', 'current', 'mean')
+            or name in HistoryBuffer._statistics_methods):
+        return getattr(HistoryBuffer, name)
+    raise pickle.UnpicklingError(
+        f'refusing getattr({obj!r}, {name!r}) while loading a checkpoint: '
+        'only HistoryBuffer statistics methods are allowed')
+
+
 def _mmengine_globals() -> list:
     from mmengine.logging import HistoryBuffer
-    return [HistoryBuffer]
+    return [HistoryBuffer, (_history_buffer_getattr, 'builtins.getattr')]
 
 
 def allow_mmengine_checkpoints() -> None:

@@ -1,7 +1,9 @@
 """Save -> load -> resume on torch >= 2.6 (``weights_only`` loading)."""
+import copy
 import os.path as osp
 import pickle
 
+import numpy as np
 import pytest
 import torch
 from helpers import TINY_CONFIG, data_overrides
@@ -37,7 +39,7 @@ class _Snapshot(Hook):
         self.iter = runner.iter
         self.weights = {k: v.clone()
                         for k, v in runner.model.state_dict().items()}
-        self.optim = runner.optim_wrapper.state_dict()
+        self.optim = copy.deepcopy(runner.optim_wrapper.state_dict())
 
 
 def test_resume_continues_exactly(tiny_data, tmp_path):
@@ -79,3 +81,15 @@ def test_arbitrary_pickles_stay_refused(tmp_path):
     torch.save({'obj': _NotAllowed()}, path)
     with pytest.raises(pickle.UnpicklingError):
         torch.load(path)
+
+
+def test_getattr_in_checkpoints_is_restricted(tmp_path):
+    # pickle spells a function attribute as getattr(owner, name); only
+    # HistoryBuffer's statistics methods may be reached that way.
+    path = tmp_path / 'getattr.pth'
+    torch.save({'fn': np.ndarray.tofile}, path)
+    with pytest.raises(pickle.UnpicklingError, match='tofile'):
+        torch.load(path)
+    from mmengine.logging import HistoryBuffer
+    torch.save({'fn': HistoryBuffer.mean}, path)
+    assert torch.load(path)['fn'] is HistoryBuffer.mean

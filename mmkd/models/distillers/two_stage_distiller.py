@@ -20,6 +20,7 @@ from mmdet.structures import SampleList
 from mmdet.structures.bbox import bbox2roi, cat_boxes
 from mmengine.logging import MessageHub, print_log
 from mmengine.model import BaseModel
+from mmengine.registry import DefaultScope
 from torch import Tensor, nn
 
 from mmkd.registry import MODELS
@@ -88,36 +89,43 @@ class TwoStageDistiller(BaseModel):
         if not 0.0 <= hard_weight <= 1.0:
             raise ValueError(f'TwoStageDistiller: hard_weight={hard_weight} '
                              'must be in [0, 1] (mu of the paper)')
-        self.student = MODELS.build(student)
-        self.data_preprocessor = (
-            MODELS.build(data_preprocessor) if data_preprocessor else
-            self.student.data_preprocessor)
         if nonfinite not in ('stop', 'skip'):
             raise ValueError(f"TwoStageDistiller: nonfinite={nonfinite!r}; "
                              "use 'stop' or 'skip'")
         self.nonfinite = nonfinite
         self.hard_weight = hard_weight
         self.hint_levels = [tuple(pair) for pair in hint_levels]
-        self.distill_losses = build_distill_losses(
-            distill_losses, rpn_sigmoid=self.student.rpn_head.use_sigmoid_cls)
-        self.adapters = build_adapters(adapters, len(self.hint_levels))
         self.eval_only = eval_only
         # The teacher is kept outside the module tree on purpose: it is then
         # not in state_dict() (checkpoints), parameters() (optimizer, DDP
         # gradient sync) or init_weights(), and train() cannot flip it.
         self.__dict__['teacher'] = None
-        if eval_only:
-            return
+        with _default_scope():
+            self._build(student, data_preprocessor, distill_losses, adapters)
+            if not eval_only:
+                self._build_teacher(teacher, teacher_ckpt,
+                                    teacher_input_scale, teacher_autocast)
+
+    def _build(self, student, data_preprocessor, distill_losses, adapters):
+        self.student = MODELS.build(student)
+        self.data_preprocessor = (
+            MODELS.build(data_preprocessor) if data_preprocessor else
+            self.student.data_preprocessor)
+        self.distill_losses = build_distill_losses(
+            distill_losses, rpn_sigmoid=self.student.rpn_head.use_sigmoid_cls)
+        self.adapters = build_adapters(adapters, len(self.hint_levels))
+
+    def _build_teacher(self, teacher, teacher_ckpt, input_scale, autocast):
         if teacher is None:
             raise ValueError('TwoStageDistiller: model.teacher is required '
                              '(a detector dict or a config file path)')
         self.__dict__['teacher'] = build_teacher(teacher, teacher_ckpt)
         self.teacher_input = TeacherInput(
             self.data_preprocessor, self.teacher.data_preprocessor,
-            scale=teacher_input_scale, autocast=teacher_autocast)
+            scale=input_scale, autocast=autocast)
         check_pairing(self.student, self.teacher,
                       rpn_kd=self._uses('rpn_kd', 'rpn_reg'),
-                      input_scale=teacher_input_scale)
+                      input_scale=input_scale)
         if self._uses('hint'):
             check_hint_channels(self.student, self.teacher, self.adapters,
                                 self.hint_levels, self.teacher_input)
@@ -279,6 +287,14 @@ class TwoStageDistiller(BaseModel):
         if self.teacher is not None:
             self.teacher._apply(fn, *args, **kwargs)
         return self
+
+
+def _default_scope():
+    """Build in the ``mmkd`` scope unless a project scope is already set
+    (the Runner sets one; a bare ``MODELS.build`` does not)."""
+    current = DefaultScope.get_current_instance()
+    unset = current is None or current.scope_name == 'mmengine'
+    return DefaultScope.overwrite_default_scope('mmkd' if unset else None)
 
 
 def _class_agnostic(batch_data_samples: SampleList) -> SampleList:

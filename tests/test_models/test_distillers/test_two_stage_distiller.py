@@ -6,10 +6,12 @@ import torch
 from helpers import ROOT
 from mmdet.testing import demo_mm_inputs
 from mmengine.config import Config
+from mmengine.registry import init_default_scope
 
 import mmkd  # noqa: F401
 from mmkd.registry import MODELS
 
+init_default_scope('mmkd')  # as the Runner does; plain detectors need it
 STUDENT = Config.fromfile(f'{ROOT}/tests/data/tiny_frcnn.py').model
 TEACHER = Config.fromfile(f'{ROOT}/tests/data/tiny_frcnn_teacher.py').model
 ALL_KEYS = {
@@ -221,12 +223,13 @@ def test_teacher_checkpoint_key_mismatch_is_reported(tmp_path):
 
 def test_unknown_distill_loss_key_is_reported():
     with pytest.raises(ValueError, match=r"\['rpn_kdd'\]"):
-        build(distill_losses=dict(rpn_kdd=None))
+        MODELS.build(distiller_cfg(distill_losses=dict(rpn_kdd=None)))
 
 
 def test_unknown_loss_type_is_reported():
     with pytest.raises(ValueError, match='rcn_kd.*NoSuchLoss'):
-        build(distill_losses=dict(rcn_kd=dict(type='NoSuchLoss')))
+        MODELS.build(distiller_cfg(
+            distill_losses=dict(rcn_kd=dict(type='NoSuchLoss'))))
 
 
 # ------------------------------------------------------ inference, export
