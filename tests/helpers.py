@@ -1,6 +1,7 @@
 """Helpers shared by the tests: paths, config overrides, running tools."""
 import os
 import os.path as osp
+import socket
 import subprocess
 import sys
 
@@ -28,6 +29,13 @@ def data_overrides(data_root: str) -> dict:
 def data_options(data_root: str) -> list:
     """The same overrides as ``--cfg-options`` arguments."""
     return [f'{k}={v}' for k, v in data_overrides(data_root).items()]
+
+
+def free_port() -> str:
+    """A TCP port that is free now (for torchrun's rendezvous)."""
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return str(sock.getsockname()[1])
 
 
 def run_tool(args: list, timeout: int = 600, env: dict = None):

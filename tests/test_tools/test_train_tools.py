@@ -4,7 +4,8 @@ import json
 import os.path as osp
 import subprocess
 
-from helpers import PYTHON, ROOT, TINY_CONFIG, data_options, run_tool
+from helpers import (PYTHON, ROOT, TINY_CONFIG, data_options, free_port,
+                     run_tool)
 
 
 def _scalars(work_dir):
@@ -62,10 +63,76 @@ def test_dist_train_two_processes_on_cpu(tiny_data, tmp_path):
         'bash', 'tools/dist_train.sh', TINY_CONFIG, '2', '--work-dir',
         work_dir, '--cfg-options', *data_options(tiny_data),
         'train_dataloader.batch_size=1', 'train_cfg.max_epochs=1'
-    ], env={'PORT': '29631', 'PYTHON': PYTHON})
+    ], env={'PORT': free_port(), 'PYTHON': PYTHON})
     # 4 images over 2 ranks with 1 image each: 2 iterations per epoch.
     lines = [x for x in _scalars(work_dir) if 'loss' in x]
     assert [x['iter'] for x in lines] == [1, 2]
     assert osp.isfile(osp.join(work_dir, 'epoch_1.pth'))
     log = proc.stdout + proc.stderr
     assert 'Distributed launcher: pytorch' in log or 'world_size: 2' in log
+
+
+KD_CONFIG = osp.join(ROOT, 'tests', 'data', 'tiny_kd.py')
+KD_KEYS = ('student.loss_rpn_cls', 'student.loss_cls', 'distill.loss_rpn_kd',
+           'distill.loss_rpn_reg', 'distill.loss_rcn_kd',
+           'distill.loss_rcn_reg', 'distill.loss_hint')
+
+
+def _teacher_checkpoint(tmp_path):
+    """A (random) teacher checkpoint written like a training run's."""
+    import torch
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+
+    from mmkd.registry import MODELS
+    init_default_scope('mmkd')
+    cfg = Config.fromfile(osp.join(ROOT, 'tests/data/tiny_frcnn_teacher.py'))
+    teacher = MODELS.build(cfg.model)
+    path = str(tmp_path / 'teacher.pth')
+    torch.save({'state_dict': teacher.state_dict(), 'meta': {}}, path)
+    return path
+
+
+def test_distillation_trains_tests_and_exports(tiny_data, tmp_path):
+    teacher = _teacher_checkpoint(tmp_path)
+    work_dir = str(tmp_path / 'kd')
+    run_tool([
+        PYTHON, 'tools/train.py', KD_CONFIG, '--work-dir', work_dir,
+        '--cfg-options', *data_options(tiny_data),
+        f'model.teacher_ckpt={teacher}'
+    ])
+    lines = [x for x in _scalars(work_dir) if 'loss' in x]
+    assert [x['iter'] for x in lines] == [1, 2]
+    for key in KD_KEYS:
+        assert all(key in x and x[key] == x[key] for x in lines), key
+    ckpt = osp.join(work_dir, 'epoch_1.pth')
+    # tools/test.py evaluates the student; the teacher is not needed.
+    proc = run_tool([
+        PYTHON, 'tools/test.py', KD_CONFIG, ckpt, '--work-dir',
+        str(tmp_path / 'test'), '--cfg-options', *data_options(tiny_data),
+        'model.teacher_ckpt=/nonexistent/teacher.pth'
+    ])
+    assert 'coco/bbox_mAP' in proc.stdout + proc.stderr
+    out = str(tmp_path / 'student.pth')
+    run_tool([
+        PYTHON, 'tools/model_converters/extract_student.py', ckpt, out,
+        '--config', KD_CONFIG
+    ])
+    from mmdet.apis import init_detector
+    detector = init_detector(out.replace('.pth', '.py'), out, device='cpu')
+    assert type(detector).__name__ == 'FasterRCNN'
+    assert detector.dataset_meta['classes'][0] == 'disc'
+
+
+def test_dist_train_distillation_on_cpu(tiny_data, tmp_path):
+    teacher = _teacher_checkpoint(tmp_path)
+    work_dir = str(tmp_path / 'dist_kd')
+    run_tool([
+        'bash', 'tools/dist_train.sh', KD_CONFIG, '2', '--work-dir', work_dir,
+        '--cfg-options', *data_options(tiny_data),
+        'train_dataloader.batch_size=1', f'model.teacher_ckpt={teacher}'
+    ], env={'PORT': free_port(), 'PYTHON': PYTHON})
+    lines = [x for x in _scalars(work_dir) if 'loss' in x]
+    assert [x['iter'] for x in lines] == [1, 2]
+    assert all('distill.loss_rcn_kd' in x for x in lines)
+    assert osp.isfile(osp.join(work_dir, 'epoch_1.pth'))
