@@ -9,8 +9,14 @@ from mmengine.registry import Registry
 
 
 def _child(parent: Registry, *locations: str) -> Registry:
+    # A child's lookup imports only its own locations before searching its
+    # parents' already registered modules, so MMDetection's locations (e.g.
+    # 'mmdet.visualization' for DetLocalVisualizer) are imported here too;
+    # otherwise `type='DetLocalVisualizer'` fails unless something else
+    # happened to import that MMDetection package first.
     return Registry(
-        parent.name, parent=parent, scope='mmkd', locations=list(locations))
+        parent.name, parent=parent, scope='mmkd',
+        locations=list(locations) + list(parent._locations))
 
 
 RUNNERS = _child(mmdet_registry.RUNNERS, 'mmkd.engine')

@@ -1,0 +1,15 @@
+# VGG16 Faster R-CNN on MS-COCO 2017, trained alone: the paper's teacher
+# (Chen et al., NIPS 2017, Table 1). C4 style: RPN and RoI head on conv5
+# (stride 16). Input: the dataset config's scale (shorter side 600).
+_base_ = [
+    '../_base_/models/faster_rcnn_vgg16_c4.py',
+    '../_base_/datasets/coco_detection.py',
+    '../_base_/schedules/schedule_1x.py', '../_base_/default_runtime.py'
+]
+model = dict(
+    # ImageNet VGG16 (torchvision's vgg16-397923af.pth) as conv1_1-
+    # conv5_3 and fc6 / fc7 of the detector, written by
+    #   python tools/model_converters/pretrained_to_mmkd.py \
+    #       vgg16-397923af.pth checkpoints/vgg16_mmkd.pth --arch vgg16
+    init_cfg=dict(type='Pretrained', checkpoint='checkpoints/vgg16_mmkd.pth'),
+    roi_head=dict(bbox_head=dict(num_classes=80)))  # the 80 COCO classes
