@@ -1,0 +1,65 @@
+"""Parameter counts and inference speed of detectors (or of the student of
+a distillation config), shared by the demo and the analysis tools."""
+import copy
+import time
+from typing import Optional
+
+import torch
+from mmengine.config import Config
+from mmengine.runner import load_checkpoint
+from torch import nn
+
+
+def deployed_model_cfg(cfg: Config) -> dict:
+    """The detector that is deployed: the student of a distiller."""
+    model = cfg.model
+    if model.get('type') == 'TwoStageDistiller':
+        model = model.student
+    return copy.deepcopy(model)
+
+
+def build_deployed(cfg: Config, checkpoint: Optional[str] = None) -> nn.Module:
+    """Build (and load) the deployed detector of ``cfg`` in eval mode."""
+    from mmengine.registry import init_default_scope
+
+    from mmkd.registry import MODELS
+    from mmkd.utils.export import student_state_dict
+    init_default_scope(cfg.get('default_scope', 'mmkd'))
+    model = MODELS.build(deployed_model_cfg(cfg))
+    if checkpoint:
+        if cfg.model.get('type') == 'TwoStageDistiller':
+            from mmengine.runner.checkpoint import _load_checkpoint
+            ckpt = _load_checkpoint(checkpoint, map_location='cpu')
+            model.load_state_dict(
+                student_state_dict(ckpt.get('state_dict', ckpt)))
+        else:
+            load_checkpoint(model, checkpoint, map_location='cpu')
+    return model.eval()
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+@torch.no_grad()
+def time_inference(model: nn.Module, batches: list, *, warmup: int = 3,
+                   repeats: int = 1) -> dict:
+    """Mean ms per image of ``model.test_step`` over ``batches``.
+
+    Args:
+        batches: data batches as the data loader yields them (one image
+            each for a per-image time).
+        warmup: batches run first and not timed.
+        repeats: passes over ``batches``.
+    """
+    for data in batches[:warmup]:
+        model.test_step(data)
+    images, start = 0, time.perf_counter()
+    for _ in range(repeats):
+        for data in batches:
+            model.test_step(data)
+            images += len(data['inputs'])
+    seconds = time.perf_counter() - start
+    return dict(ms_per_image=1000.0 * seconds / max(images, 1),
+                images_per_s=images / seconds if seconds else float('inf'),
+                images=images)
