@@ -1,1 +1,1 @@
-from . import backbones, distillers, losses, necks  # noqa: F401
+from . import amp_safe, backbones, distillers, layers, losses, necks  # noqa

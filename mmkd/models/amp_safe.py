@@ -1,0 +1,34 @@
+"""Faster R-CNN parts that also run under bf16 autocast on CPU.
+
+mmcv's CPU kernels of ``nms`` and ``roi_align`` accept float32 only, so
+``torch.autocast('cpu', torch.bfloat16)`` (``tools/train.py --amp`` on CPU,
+or ``teacher_autocast``) breaks MMDetection's RPN proposals and RoI
+extraction. These subclasses, registered under MMDetection's own names in
+the ``mmkd`` scope (configs need no change), hand those two ops float32
+inputs; everything else keeps running in reduced precision. Without
+autocast they behave exactly like MMDetection's classes.
+"""
+from mmdet.models.dense_heads import RPNHead as MMDetRPNHead
+from mmdet.models.roi_heads.roi_extractors import \
+    SingleRoIExtractor as MMDetSingleRoIExtractor
+
+from mmkd.registry import MODELS
+
+
+@MODELS.register_module()
+class RPNHead(MMDetRPNHead):
+    """MMDetection's ``RPNHead`` with float32 boxes and scores for NMS."""
+
+    def _bbox_post_process(self, results, *args, **kwargs):
+        results.bboxes = results.bboxes.float()
+        results.scores = results.scores.float()
+        return super()._bbox_post_process(results, *args, **kwargs)
+
+
+@MODELS.register_module()
+class SingleRoIExtractor(MMDetSingleRoIExtractor):
+    """MMDetection's ``SingleRoIExtractor`` pooling float32 features."""
+
+    def forward(self, feats, rois, roi_scale_factor=None):
+        feats = tuple(feat.float() for feat in feats)
+        return super().forward(feats, rois.float(), roi_scale_factor)

@@ -1,0 +1,242 @@
+"""What distillation costs: step times, their ratios, precision and memory.
+
+    python tools/analysis_tools/benchmark_distill.py CONFIG \
+        [--shape 600 1000] [--batch-size 1] [--iters 5] [--amp] [--memory]
+
+On the same batches and in one run (these machines are noisy, so the steps
+are interleaved round by round and the median is kept) it measures:
+
+* ``S``: a student-only training step (forward, losses, backward, SGD);
+* ``F``: the teacher forward that distillation needs: trunk, RPN head and
+  RoI head on the student's sampled RoIs (no targets, no losses);
+* ``D``: a distillation step of ``TwoStageDistiller``;
+* ``T``: the teacher in full ``loss`` mode (its own target assignment,
+  sampling and losses) as other toolkits run it;
+
+and prints ``D / (S + F)`` (1.0 is the floor), the naive step
+``T + D - F`` (full teacher loss pass instead of our forward) and its
+ratio to ``D``. ``--amp`` adds bf16 autocast (and a bf16 teacher with an
+fp32 student) with the loss terms' agreement against fp32 on the same
+batch; ``--memory`` runs ``S`` and ``D`` in fresh processes and prints their
+peak RSS. The teacher is random unless the config names a checkpoint.
+"""
+import argparse
+import os.path as osp
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+import torch
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+sys.path.insert(0, ROOT)
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('config', help='a TwoStageDistiller config')
+    parser.add_argument('--shape', type=int, nargs=2, default=None,
+                        help='input H W (default: the config pipeline size)')
+    parser.add_argument('--batch-size', type=int, default=2)
+    parser.add_argument('--iters', type=int, default=5,
+                        help='timed rounds (median kept)')
+    parser.add_argument('--amp', action='store_true')
+    parser.add_argument('--memory', action='store_true')
+    parser.add_argument('--only', choices=['S', 'D'], help=argparse.SUPPRESS)
+    parser.add_argument('--cfg-options', nargs='+', default=[],
+                        help='key=value overrides')
+    return parser.parse_args(argv)
+
+
+def build(args):
+    from mmengine.registry import init_default_scope
+
+    from mmkd.registry import MODELS
+    from mmkd.utils.report import load_cfg
+    cfg = load_cfg(args.config, args.cfg_options)
+    init_default_scope(cfg.get('default_scope', 'mmkd'))
+    if cfg.model.get('type') != 'TwoStageDistiller':
+        raise SystemExit(f'error: {args.config} is not a distillation '
+                         'config (model.type must be TwoStageDistiller)')
+    distiller = MODELS.build(cfg.model).train()
+    shape = args.shape or _pipeline_shape(cfg)
+    return distiller, _batch(distiller, shape, args.batch_size, cfg)
+
+
+def _pipeline_shape(cfg):
+    for step in cfg.train_pipeline:
+        if step['type'] == 'Resize':
+            w, h = step['scale']
+            return h, w
+    return 600, 1000
+
+
+def _batch(distiller, shape, batch_size, cfg):
+    from mmdet.testing import demo_mm_inputs
+    num_classes = distiller.student.roi_head.bbox_head.num_classes
+    torch.manual_seed(0)
+    packed = demo_mm_inputs(
+        batch_size=batch_size, image_shapes=[(3, *shape)] * batch_size,
+        num_items=[5] * batch_size, num_classes=num_classes,
+        with_mask=False)
+    return distiller.data_preprocessor(packed, True)
+
+
+def _step(model, loss_fn, optim, data):
+    torch.manual_seed(1)  # same anchor / RoI samples in every variant
+    losses = loss_fn(data['inputs'], data['data_samples'])
+    total, log_vars = model.parse_losses(losses)
+    optim.zero_grad()
+    total.backward()
+    optim.step()
+    return {k: float(torch.as_tensor(v).detach()) for k, v in log_vars.items()}
+
+
+def _teacher_forward(distiller, data, rois):
+    teacher, adapt = distiller.teacher, distiller.teacher_input
+    feats = adapt.extract_feat(teacher, data['inputs'])
+    adapt.run(teacher.rpn_head, feats)
+    adapt.run_roi_head(teacher.roi_head, feats, rois)
+
+
+def _student_rois(distiller, data):
+    """The RoIs the student samples on this batch (for ``F``)."""
+    captured = {}
+    forward = distiller.student.roi_head._bbox_forward
+
+    def capture(x, rois):
+        captured['rois'] = rois
+        return forward(x, rois)
+
+    distiller.student.roi_head._bbox_forward = capture
+    with torch.no_grad():
+        torch.manual_seed(1)
+        distiller.loss(data['inputs'], data['data_samples'])
+    distiller.student.roi_head._bbox_forward = forward
+    return captured['rois']
+
+
+def timed(fn, iters):
+    times = []
+    for _ in range(iters + 1):  # the first round warms up
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times[1:])
+
+
+def speed(distiller, data, iters):
+    student = distiller.student
+    s_optim = torch.optim.SGD(student.parameters(), lr=1e-4, momentum=0.9)
+    d_optim = torch.optim.SGD(distiller.parameters(), lr=1e-4, momentum=0.9)
+    rois = _student_rois(distiller, data)
+    jobs = dict(
+        S=lambda: _step(student, student.loss, s_optim, data),
+        F=lambda: _teacher_forward(distiller, data, rois),
+        D=lambda: _step(distiller, distiller.loss, d_optim, data),
+        T=lambda: _no_grad(distiller.teacher.loss, data))
+    for job in jobs.values():  # warm-up round
+        job()
+    times = {name: [] for name in jobs}
+    for _ in range(iters):
+        for name, job in jobs.items():
+            start = time.perf_counter()
+            job()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(v) for name, v in times.items()}
+
+
+def _no_grad(fn, data):
+    with torch.no_grad():
+        torch.manual_seed(1)
+        return fn(data['inputs'], data['data_samples'])
+
+
+def report_speed(t):
+    floor = t['S'] + t['F']
+    naive = t['T'] + t['D'] - t['F']
+    print(f"student step S      {1000 * t['S']:9.1f} ms")
+    print(f"teacher forward F   {1000 * t['F']:9.1f} ms")
+    print(f"distill step D      {1000 * t['D']:9.1f} ms")
+    print(f"teacher loss pass T {1000 * t['T']:9.1f} ms")
+    print(f'D / (S + F)         {t["D"] / floor:9.3f}   (floor 1.0)')
+    print(f'naive T + D - F     {1000 * naive:9.1f} ms   speed-up of ours '
+          f'{naive / t["D"]:.2f}x')
+
+
+def amp_agreement(distiller, data, iters):
+    from mmengine.runner.amp import autocast
+    optim = torch.optim.SGD(distiller.parameters(), lr=0.0)
+    ref = _step(distiller, distiller.loss, optim, data)
+    results = {}
+    with autocast(dtype=torch.bfloat16):
+        results['bf16 autocast (all)'] = _step(distiller, distiller.loss,
+                                               optim, data)
+    t_fp32 = timed(lambda: _step(distiller, distiller.loss, optim, data),
+                   iters)
+
+    def bf16_step():
+        with autocast(dtype=torch.bfloat16):
+            return _step(distiller, distiller.loss, optim, data)
+
+    t_bf16 = timed(bf16_step, iters)
+    adapt = distiller.teacher_input
+    adapt.dtype = torch.bfloat16
+    results['bf16 teacher, fp32 student'] = _step(distiller, distiller.loss,
+                                                  optim, data)
+    t_teacher = timed(lambda: _step(distiller, distiller.loss, optim, data),
+                      iters)
+    adapt.dtype = None
+    for name, log_vars in results.items():
+        print(f'{name}: relative difference of each term to fp32')
+        for key, value in ref.items():
+            if 'loss' in key:
+                diff = abs(log_vars[key] - value)
+                print(f'    {key:28s} {diff / max(abs(value), 1e-8):.2e}')
+    print(f'speed: fp32 {1000 * t_fp32:.1f} ms, bf16 autocast '
+          f'{1000 * t_bf16:.1f} ms (x{t_fp32 / t_bf16:.2f}), bf16 teacher '
+          f'{1000 * t_teacher:.1f} ms (x{t_fp32 / t_teacher:.2f})')
+
+
+def memory(args):
+    peaks = {}
+    for only in ('S', 'D'):
+        cmd = [sys.executable, __file__, args.config, '--only', only,
+               '--batch-size', str(args.batch_size), '--iters', '2']
+        if args.shape:
+            cmd += ['--shape', *map(str, args.shape)]
+        if args.cfg_options:
+            cmd += ['--cfg-options', *args.cfg_options]
+        out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+        if out.returncode != 0:
+            raise SystemExit(out.stderr[-2000:])
+        peaks[only] = float(out.stdout.strip().split()[-1])
+    print(f"peak RSS: student step {peaks['S']:.0f} MiB, distill step "
+          f"{peaks['D']:.0f} MiB, ratio {peaks['D'] / peaks['S']:.2f}")
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    import mmkd  # noqa: F401
+    distiller, data = build(args)
+    if args.only:
+        model = distiller.student if args.only == 'S' else distiller
+        optim = torch.optim.SGD(model.parameters(), lr=1e-4)
+        for _ in range(args.iters):
+            _step(model, model.loss, optim, data)
+        print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+        return
+    shape = tuple(data['inputs'].shape)
+    print(f'{args.config}: batch {shape}, {torch.get_num_threads()} threads,'
+          f' device cpu')
+    report_speed(speed(distiller, data, args.iters))
+    if args.amp:
+        amp_agreement(distiller, data, args.iters)
+    if args.memory:
+        memory(args)
+
+
+if __name__ == '__main__':
+    main()
