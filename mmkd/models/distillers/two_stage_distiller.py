@@ -24,10 +24,9 @@ from mmengine.registry import DefaultScope
 from torch import Tensor, nn
 
 from mmkd.registry import MODELS
-from .distill_terms import (DEFAULT_DISTILL_LOSSES, build_adapters,
-                            build_distill_losses, check_hint_channels,
-                            rcn_distill_terms, rpn_distill_terms,
-                            rpn_hard_losses)
+from .distill_terms import (build_adapters, build_distill_losses,
+                            check_hint_channels, rcn_distill_terms,
+                            rpn_distill_terms, rpn_hard_losses)
 from .teacher import build_teacher, check_pairing
 from .teacher_input import TeacherInput
 
@@ -237,7 +236,10 @@ class TwoStageDistiller(BaseModel):
         ]
         if not bad:
             return super().parse_losses(losses)
-        step = MessageHub.get_current_instance().get_info('iter', 'unknown')
+        # The runner's `iter` counts finished iterations (0 during the
+        # first); the training log and scalars.json count from 1.
+        done = MessageHub.get_current_instance().get_info('iter')
+        step = 'unknown' if done is None else done + 1
         message = f'non-finite loss term(s) {bad} at iteration {step}'
         if self.nonfinite == 'stop':
             raise FloatingPointError(
