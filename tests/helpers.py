@@ -50,3 +50,40 @@ def run_tool(args: list, timeout: int = 600, env: dict = None):
         f'{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}')
     return proc
 
+
+KD_FAULTS_CONFIG = osp.join(ROOT, 'tests', 'data', 'tiny_kd_faults.py')
+# The child processes of tests that use tests/fault_plugins.py import it
+# from tests/ (the config's custom_imports).
+PLUGIN_ENV = {'PYTHONPATH': f'{ROOT}{os.pathsep}{osp.join(ROOT, "tests")}'}
+
+
+def write_teacher_checkpoint(path: str) -> str:
+    """A (random) tiny teacher checkpoint written like a training run's."""
+    import torch
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+
+    from mmkd.registry import MODELS
+    init_default_scope('mmkd')
+    cfg = Config.fromfile(osp.join(ROOT, 'tests/data/tiny_frcnn_teacher.py'))
+    teacher = MODELS.build(cfg.model)
+    torch.save({'state_dict': teacher.state_dict(), 'meta': {}}, path)
+    return path
+
+
+def kd_train_options(data_root: str, teacher_ckpt: str) -> list:
+    """``--cfg-options`` of a tiny distillation run that only trains."""
+    train = [f'{k}={v}' for k, v in data_overrides(data_root).items()
+             if k.startswith('train_dataloader.')]
+    return train + [f'model.teacher_ckpt={teacher_ckpt}']
+
+
+def load_tool(name: str):
+    """``tools/<name>.py`` as a module, to call its ``main(argv)`` in the
+    test process (the tool's code path without a 7 s interpreter start)."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        f'mmkd_tools_{name}', osp.join(ROOT, 'tools', f'{name}.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

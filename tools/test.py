@@ -19,7 +19,9 @@ from mmengine.config import DictAction
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 from mmkd.engine.launch import build_runner, setup_launcher  # noqa: E402
+from mmkd.utils.config_check import check_model_config  # noqa: E402
 from mmkd.utils.config_check import load_config  # noqa: E402
+from mmkd.utils.errors import exit_on_user_error  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -80,9 +82,11 @@ def main(argv=None):
     args = parse_args(argv)
     cfg = load_config(args.config, args.cfg_options)
     cfg = apply_args(cfg, args)
-    setup_launcher(cfg, args.launcher)
-    runner = build_runner(cfg)
-    return runner.test()
+    with exit_on_user_error():  # bad input: `error: ...`, no traceback
+        check_model_config(cfg.get('model', {}))
+        setup_launcher(cfg, args.launcher)
+        runner = build_runner(cfg)
+        return runner.test()
 
 
 if __name__ == '__main__':

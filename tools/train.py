@@ -18,7 +18,10 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 from mmkd.engine.launch import (build_runner, configure_amp,  # noqa: E402
                                 setup_launcher)
+from mmkd.utils.checkpoint import latest_checkpoint  # noqa: E402
+from mmkd.utils.config_check import check_model_config  # noqa: E402
 from mmkd.utils.config_check import load_config  # noqa: E402
+from mmkd.utils.errors import exit_on_user_error  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -76,8 +79,10 @@ def apply_args(cfg: Config, args) -> Config:
                 'base_batch_size=...)` in the config')
         cfg.auto_scale_lr.enable = True
     if args.resume == 'auto':
+        # The newest complete checkpoint, even if MMEngine's last_checkpoint
+        # pointer was cut short by a crash (None: start from scratch).
         cfg.resume = True
-        cfg.load_from = None
+        cfg.load_from = latest_checkpoint(cfg.work_dir)
     elif args.resume is not None:
         if not osp.isfile(args.resume):
             raise SystemExit(f'error: --resume {args.resume}: no such file')
@@ -91,9 +96,13 @@ def main(argv=None):
     args = parse_args(argv)
     cfg = load_config(args.config, args.cfg_options)
     cfg = apply_args(cfg, args)
-    setup_launcher(cfg, args.launcher)
-    runner = build_runner(cfg)
-    runner.train()
+    # Bad configs, data files and checkpoints are reported as
+    # `error: ...` (what is wrong, where, what to do), not as tracebacks.
+    with exit_on_user_error():
+        check_model_config(cfg.get('model', {}))
+        setup_launcher(cfg, args.launcher)
+        runner = build_runner(cfg)
+        runner.train()
 
 
 if __name__ == '__main__':

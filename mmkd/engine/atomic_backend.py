@@ -5,12 +5,16 @@ SIGKILL) in the middle of a write leaves a truncated file under the final
 name. This backend writes to a temporary file in the same folder, fsyncs it
 and renames it over the target, so a reader only ever sees the old file or
 the complete new one. ``configs/_base_/default_runtime.py`` makes the
-``CheckpointHook`` use it (``backend_args=dict(backend='atomic_local')``),
-which also covers the hook's ``last_checkpoint`` pointer file.
+``CheckpointHook`` use it (``backend_args=dict(backend='atomic_local')``).
+
+The hook's ``last_checkpoint`` pointer file is not covered: MMEngine writes
+it with a plain ``open``. ``mmkd.utils.checkpoint.latest_checkpoint`` (used
+by ``tools/train.py --resume``) therefore falls back to the newest complete
+checkpoint when that pointer is missing, cut short or dangling.
 """
 import os
 import os.path as osp
-import tempfile
+import secrets
 from pathlib import Path
 from typing import Union
 
@@ -18,12 +22,18 @@ from mmengine.fileio import LocalBackend, register_backend
 
 
 def atomic_write(data: bytes, filepath: Union[str, Path]) -> None:
-    """Write ``data`` to ``filepath`` via a temporary file and a rename."""
+    """Write ``data`` to ``filepath`` via a temporary file and a rename.
+
+    The temporary file ``.NAME.<pid>.<random>.tmp`` is created with mode
+    ``0o666`` minus the umask, like a plain ``open(..., 'wb')`` (``mkstemp``
+    would make checkpoints readable by their owner only).
+    """
     filepath = str(filepath)
     folder = osp.dirname(osp.abspath(filepath))
     os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(
-        prefix=f'.{osp.basename(filepath)}.', suffix='.tmp', dir=folder)
+    tmp = osp.join(folder, f'.{osp.basename(filepath)}.{os.getpid()}.'
+                   f'{secrets.token_hex(4)}.tmp')
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(fd, 'wb') as f:
             f.write(data)

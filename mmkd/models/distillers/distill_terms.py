@@ -13,6 +13,7 @@ from mmdet.structures.bbox import get_box_tensor
 from torch import Tensor, nn
 
 from mmkd.registry import MODELS
+from mmkd.utils.errors import ConfigError
 
 # The paper's weights (Chen et al. 2017, Sec. 3): w_bg = 1.5, T = 1,
 # nu = 0.5 for the bounded regression, gamma = 0.5 for the hint; the KD
@@ -38,7 +39,7 @@ def build_distill_losses(overrides: Optional[dict], *,
     overrides = dict(overrides or {})
     unknown = sorted(set(overrides) - set(DEFAULT_DISTILL_LOSSES))
     if unknown:
-        raise ValueError(
+        raise ConfigError(
             f'TwoStageDistiller: unknown distill_losses key(s) {unknown}; '
             f'valid keys are {sorted(DEFAULT_DISTILL_LOSSES)}')
     losses = nn.ModuleDict()
@@ -49,7 +50,7 @@ def build_distill_losses(overrides: Optional[dict], *,
         cfg = dict(cfg) if 'type' in cfg else {**default, **cfg}
         if name == 'rpn_kd':
             if cfg.get('use_sigmoid', rpn_sigmoid) != rpn_sigmoid:
-                raise ValueError(
+                raise ConfigError(
                     f'TwoStageDistiller: distill_losses.rpn_kd.use_sigmoid='
                     f"{cfg['use_sigmoid']} but the student's RPN uses "
                     f"{'sigmoid' if rpn_sigmoid else 'softmax'} "
@@ -58,7 +59,7 @@ def build_distill_losses(overrides: Optional[dict], *,
         try:
             losses[name] = MODELS.build(cfg)
         except (KeyError, TypeError) as exc:
-            raise ValueError(
+            raise ConfigError(
                 f'TwoStageDistiller: cannot build distill_losses.{name}='
                 f'{cfg}: {exc}') from exc
     return losses
@@ -70,12 +71,18 @@ def build_adapters(adapters: Union[dict, list, None],
     if adapters is None or isinstance(adapters, dict):
         adapters = [copy.deepcopy(adapters) for _ in range(num_levels)]
     if len(adapters) != num_levels:
-        raise ValueError(
+        raise ConfigError(
             f'TwoStageDistiller: {len(adapters)} adapters for {num_levels} '
             'hint_levels; give one adapter (or None) per hint level')
-    return nn.ModuleList(
-        nn.Identity() if cfg is None else MODELS.build(cfg)
-        for cfg in adapters)
+    built = nn.ModuleList()
+    for i, cfg in enumerate(adapters):
+        try:
+            built.append(nn.Identity() if cfg is None else MODELS.build(cfg))
+        except (KeyError, TypeError) as exc:
+            raise ConfigError(
+                f'TwoStageDistiller: cannot build model.adapters[{i}]={cfg}: '
+                f'{exc}') from exc
+    return built
 
 
 @torch.no_grad()
@@ -94,13 +101,13 @@ def check_hint_channels(student: nn.Module, teacher: nn.Module,
         for name, idx, feats in (('student', s_idx, s_feats),
                                  ('teacher', t_idx, t_feats)):
             if not -len(feats) <= idx < len(feats):
-                raise ValueError(
+                raise ConfigError(
                     f'TwoStageDistiller: hint level {idx} of the {name} does '
                     f'not exist; its extract_feat gives {len(feats)} levels')
         adapted = adapter(s_feats[s_idx]).shape[1]
         wanted = t_feats[t_idx].shape[1]
         if adapted != wanted:
-            raise ValueError(
+            raise ConfigError(
                 f'TwoStageDistiller: hint level (student {s_idx}, teacher '
                 f'{t_idx}): the (adapted) student feature has {adapted} '
                 f'channels, the teacher feature {wanted}; configure '

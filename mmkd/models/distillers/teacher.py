@@ -15,13 +15,14 @@ from mmengine.runner.checkpoint import _load_checkpoint
 from torch import nn
 
 from mmkd.registry import MODELS
+from mmkd.utils.errors import CheckpointError, ConfigError, MissingFileError
 
 
 def teacher_config(teacher: Union[str, dict]) -> ConfigDict:
     """The teacher's model config, from a dict or a config file path."""
     if isinstance(teacher, str):
         if not osp.isfile(teacher):
-            raise FileNotFoundError(
+            raise MissingFileError(
                 f'model.teacher={teacher!r}: no such config file; give a '
                 'path to the teacher config or a detector dict')
         return Config.fromfile(teacher).model
@@ -54,19 +55,20 @@ def load_teacher_checkpoint(teacher: nn.Module, path: str) -> None:
     """Load ``path`` into ``teacher`` on CPU, refusing key mismatches.
 
     Raises:
-        FileNotFoundError: the file does not exist.
-        RuntimeError: the file cannot be read, or its keys or shapes do not
-            match the teacher; the message says how many and which.
+        MissingFileError: (a ``FileNotFoundError``) the file does not exist.
+        CheckpointError: (a ``RuntimeError``) the file cannot be read, or its
+            keys or shapes do not match the teacher; the message says how
+            many and which.
     """
     if not osp.isfile(path):
-        raise FileNotFoundError(
+        raise MissingFileError(
             f'model.teacher_ckpt={path!r}: no such file; train the teacher '
             'first (tools/train.py TEACHER_CONFIG) and point teacher_ckpt at '
             'its checkpoint')
     try:
         checkpoint = _load_checkpoint(path, map_location='cpu')
     except Exception as exc:  # noqa: BLE001 - re-raised with the path
-        raise RuntimeError(
+        raise CheckpointError(
             f'model.teacher_ckpt={path!r} cannot be read as a checkpoint '
             f'({type(exc).__name__}: {exc}); is the file complete?') from exc
     state_dict = checkpoint.get('state_dict', checkpoint)
@@ -87,7 +89,7 @@ def load_teacher_checkpoint(teacher: nn.Module, path: str) -> None:
     if wrong_shape:
         problems.append(f'shape mismatches {_describe(wrong_shape)}')
     if problems:
-        raise RuntimeError(
+        raise CheckpointError(
             f'model.teacher_ckpt={path!r} does not match the teacher '
             f'config: ' + '; '.join(problems) + '. Check that teacher and '
             'teacher_ckpt describe the same detector.')
@@ -109,18 +111,19 @@ def build_teacher(teacher: Union[str, dict], ckpt: str) -> nn.Module:
 
 def check_pairing(student: nn.Module, teacher: nn.Module, *,
                   rpn_kd: bool, input_scale: float) -> None:
-    """Checks that need both detectors built; raise ``ValueError``."""
+    """Checks that need both detectors built; raise ``ConfigError`` (a
+    ``ValueError``)."""
     for name, det in (('student', student), ('teacher', teacher)):
         if not (getattr(det, 'with_rpn', False)
                 and getattr(det, 'with_roi_head', False)):
-            raise ValueError(
+            raise ConfigError(
                 f'TwoStageDistiller: the {name} ({type(det).__name__}) needs '
                 'an RPN and a RoI head (a two-stage detector such as '
                 'FasterRCNN)')
     s_classes = student.roi_head.bbox_head.num_classes
     t_classes = teacher.roi_head.bbox_head.num_classes
     if s_classes != t_classes:
-        raise ValueError(
+        raise ConfigError(
             f'TwoStageDistiller: student num_classes={s_classes} but teacher '
             f'num_classes={t_classes}; both roi_head.bbox_head.num_classes '
             'must be the same (same dataset classes)')
@@ -133,7 +136,7 @@ def _check_anchors(s_head: nn.Module, t_head: nn.Module,
     fix = ('give both the same rpn_head.anchor_generator, or disable RPN '
            "distillation with distill_losses=dict(rpn_kd=None, rpn_reg=None)")
     if input_scale != 1.0:
-        raise ValueError(
+        raise ConfigError(
             f'TwoStageDistiller: RPN distillation is per anchor and needs '
             f'teacher and student on the same anchor grid, but '
             f'teacher_input_scale={input_scale}; {fix}')
@@ -144,12 +147,12 @@ def _check_anchors(s_head: nn.Module, t_head: nn.Module,
         torch.equal(a, b)
         for a, b in zip(s_gen.base_anchors, t_gen.base_anchors))
     if not same:
-        raise ValueError(
+        raise ConfigError(
             f'TwoStageDistiller: RPN distillation needs the same anchors, '
             f'but the student has strides/anchors per location {s_desc} and '
             f'the teacher {t_desc} (or different anchor scales/ratios); '
             f'{fix}')
     if s_head.use_sigmoid_cls != t_head.use_sigmoid_cls:
-        raise ValueError(
+        raise ConfigError(
             'TwoStageDistiller: student and teacher RPN heads disagree on '
             'loss_cls.use_sigmoid; use the same RPN classification loss')

@@ -63,7 +63,8 @@ class TwoStageDistiller(BaseModel):
             full precision.
         nonfinite (str): what a NaN/Inf in any loss term does: ``'stop'``
             (default) raises ``FloatingPointError`` naming the terms and the
-            iteration; ``'skip'`` logs them and the batch gives no gradient.
+            iteration (counted from 1, as in the log); ``'skip'`` logs them
+            and the batch gives no gradient.
         eval_only (bool): build only the student (and adapters), e.g. for
             ``tools/test.py``; no teacher is built or loaded.
         data_preprocessor (dict, optional): defaults to the student's.
@@ -236,10 +237,8 @@ class TwoStageDistiller(BaseModel):
         ]
         if not bad:
             return super().parse_losses(losses)
-        # The runner's `iter` counts finished iterations (0 during the
-        # first); the training log and scalars.json count from 1.
-        done = MessageHub.get_current_instance().get_info('iter')
-        step = 'unknown' if done is None else done + 1
+        done = MessageHub.get_current_instance().get_info('iter')  # 0-based
+        step = 'unknown' if done is None else done + 1  # as the log counts
         message = f'non-finite loss term(s) {bad} at iteration {step}'
         if self.nonfinite == 'stop':
             raise FloatingPointError(

@@ -1,0 +1,188 @@
+"""MMDetection's ``CocoDataset`` with checked files and counted box fixes.
+
+Registered in ``mmkd.registry.DATASETS`` under the same name, so every
+config with ``default_scope='mmkd'`` and ``type='CocoDataset'`` (COCO,
+KITTI, ILSVRC DET and the generated dataset) uses it. It differs from
+MMDetection's in three ways:
+
+- the annotation file is checked before use: it must exist, not be empty,
+  be valid JSON and hold ``images``, ``annotations`` and ``categories``
+  lists whose entries have the keys training needs; otherwise a
+  ``DatasetError`` (a ``ValueError``) names the file, the problem and what
+  to do, instead of a ``KeyError`` deep inside pycocotools;
+- boxes are fitted to their image: a box partly outside is clipped to it
+  (MMDetection keeps it unclipped), a box entirely outside or with zero
+  area (width or height below 1 px) is skipped (MMDetection drops those
+  silently); one warning per annotation file gives the counts;
+- images that fail to decode (``ImageDecodeError`` from mmkd's
+  ``LoadImageFromFile``) are skipped in training and fatal in testing; see
+  ``CocoDataset.prepare_data``.
+"""
+import json
+import logging
+import os.path as osp
+from typing import List, Optional, Tuple
+
+from mmdet.datasets import CocoDataset as _MMDetCocoDataset
+from mmdet.datasets.api_wrappers import COCO
+from mmengine.logging import print_log
+
+from mmkd.registry import DATASETS
+from mmkd.utils.errors import DatasetError, ImageDecodeError
+
+# The keys each entry needs (MMDetection's CocoDataset reads all of them).
+REQUIRED_KEYS = dict(
+    images=('id', 'file_name', 'width', 'height'),
+    annotations=('id', 'image_id', 'category_id', 'bbox'),
+    categories=('id', 'name'))
+_FIX = ('regenerate it (tools/dataset_converters) or point ann_file at a '
+        'COCO-format detection annotation file')
+
+
+def _check_entries(path: str, data: dict) -> None:
+    for key, fields in REQUIRED_KEYS.items():
+        entries = data.get(key)
+        if not isinstance(entries, list):
+            raise DatasetError(f'annotation file {path!r} has no {key!r} '
+                               f'list; {_FIX}')
+        for i, entry in enumerate(entries):
+            missing = [f for f in fields
+                       if not isinstance(entry, dict) or f not in entry]
+            if missing:
+                raise DatasetError(f'annotation file {path!r}: {key}[{i}] '
+                                   f'has no {missing}; {_FIX}')
+    for i, ann in enumerate(data['annotations']):
+        bbox = ann['bbox']
+        if not (isinstance(bbox, list) and len(bbox) == 4 and all(
+                isinstance(v, (int, float)) for v in bbox)):
+            raise DatasetError(f'annotation file {path!r}: annotations[{i}]'
+                               f'.bbox={bbox!r} is not [x, y, width, '
+                               f'height]; {_FIX}')
+    if not data['images']:
+        raise DatasetError(f'annotation file {path!r} lists no images; '
+                           f'{_FIX}')
+
+
+def read_coco_json(path: str) -> dict:
+    """Read and check a COCO-format annotation file.
+
+    Raises:
+        DatasetError: the file is missing, empty, not JSON, or lacks the
+            lists / keys that training needs; the message names the file.
+    """
+    if not osp.isfile(path):
+        raise DatasetError(f'annotation file {path!r} does not exist; check '
+                           'data_root and ann_file in the dataset config')
+    if osp.getsize(path) == 0:
+        raise DatasetError(f'annotation file {path!r} is empty; {_FIX}')
+    try:
+        with open(path, 'rb') as f:
+            data = json.load(f)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise DatasetError(f'annotation file {path!r} is not valid JSON '
+                           f'({exc}); {_FIX}') from exc
+    if not isinstance(data, dict):
+        raise DatasetError(f'annotation file {path!r} holds a JSON '
+                           f'{type(data).__name__}, not an object with '
+                           f'images, annotations and categories; {_FIX}')
+    _check_entries(path, data)
+    return data
+
+
+class CheckedCOCO(COCO):
+    """MMDetection's COCO API, reading the file with ``read_coco_json``."""
+
+    def __init__(self, annotation_file: Optional[str] = None) -> None:
+        super().__init__()
+        if annotation_file is not None:
+            self.dataset = read_coco_json(annotation_file)
+            self.createIndex()
+            # MMDetection's aliases, rebound to the new index.
+            self.img_ann_map = self.imgToAnns
+            self.cat_img_map = self.catToImgs
+
+
+def fit_box(bbox: list, width: float,
+            height: float) -> Tuple[Optional[list], str]:
+    """Fit an ``[x, y, w, h]`` box to a ``width`` x ``height`` image.
+
+    Returns:
+        tuple: ``(box, status)``: the box (None when skipped) and one of
+        ``'inside'``, ``'clipped'``, ``'zero_area'`` (``w`` or ``h`` below
+        1 px, MMDetection's limit) or ``'outside'`` (less than 1 px of it
+        inside the image).
+    """
+    x, y, w, h = bbox
+    if w < 1 or h < 1:
+        return None, 'zero_area'
+    x1, y1 = max(x, 0), max(y, 0)
+    x2, y2 = min(x + w, width), min(y + h, height)
+    if x2 - x1 < 1 or y2 - y1 < 1:
+        return None, 'outside'
+    if (x1, y1, x2, y2) == (x, y, x + w, y + h):
+        return bbox, 'inside'
+    return [x1, y1, x2 - x1, y2 - y1], 'clipped'
+
+
+@DATASETS.register_module()
+class CocoDataset(_MMDetCocoDataset):
+    """``CocoDataset`` with checked annotation files, boxes fitted to their
+    images and a policy for images that do not decode.
+
+    Image decode failures: in training (``test_mode=False``) the image is
+    skipped with a warning naming the file and the count so far, and
+    another image takes its place (MMEngine's refetch), so the epoch length
+    and the batch size stay the same and DDP ranks stay in step; one bad
+    file in a large dataset does not end a long run. In testing and
+    validation (``test_mode=True``) the ``ImageDecodeError`` naming the file
+    stops the run: a metric over a silently smaller set would be wrong.
+    Files that are missing are not decode failures and always stop the run.
+    """
+
+    COCOAPI = CheckedCOCO
+    _skipped_images = 0  # decode failures skipped by this process
+
+    def load_data_list(self) -> List[dict]:
+        self._box_counts = dict(clipped=0, outside=0, zero_area=0)
+        data_list = super().load_data_list()
+        counts = self._box_counts
+        if any(counts.values()):
+            print_log(
+                f'{self.ann_file}: clipped {counts["clipped"]} box(es) '
+                f'partly outside their image; skipped {counts["outside"]} '
+                f'box(es) outside their image and {counts["zero_area"]} '
+                'with zero area (width or height < 1 px). Check the '
+                'annotations (or their converter) if this is unexpected.',
+                logger='current', level=logging.WARNING)
+        return data_list
+
+    def parse_data_info(self, raw_data_info: dict) -> dict:
+        img = raw_data_info['raw_img_info']
+        anns = []
+        for ann in raw_data_info['raw_ann_info']:
+            if ann.get('ignore', False):
+                continue  # MMDetection skips these too
+            bbox, status = fit_box(ann['bbox'], img['width'], img['height'])
+            if status != 'inside':
+                self._box_counts[status] += 1
+            if bbox is not None:
+                # MMDetection also drops boxes whose `area` is <= 0 or
+                # missing; the (fitted) box is what is trained on.
+                anns.append(dict(ann, bbox=bbox, area=bbox[2] * bbox[3]))
+        return super().parse_data_info(
+            dict(raw_data_info, raw_ann_info=anns))
+
+    def prepare_data(self, idx: int) -> Optional[dict]:
+        """The pipeline's output; None (MMEngine then draws another image)
+        for an image that fails to decode in training."""
+        try:
+            return super().prepare_data(idx)
+        except ImageDecodeError as exc:
+            if self.test_mode:
+                raise
+            self._skipped_images += 1
+            print_log(
+                f'{exc}: skipped in training, another image takes its place '
+                f'({self._skipped_images} skipped so far in this process)',
+                logger='current', level=logging.WARNING)
+            return None
