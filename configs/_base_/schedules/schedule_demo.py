@@ -2,7 +2,7 @@
 # (MMDetection's 0.02 for 16, doubled: these small from-scratch detectors
 # with BN tolerate it and it shortens training), 50 warm-up iterations and a
 # tenfold decay for the last epoch.
-max_epochs = 6
+max_epochs = 4
 train_cfg = dict(
     type='EpochBasedTrainLoop', max_epochs=max_epochs, val_interval=1)
 val_cfg = dict(type='ValLoop')

@@ -1,0 +1,15 @@
+# The demo's student: the same detector as the teacher
+# (frcnn_r18w32_synthetic.py) a quarter as wide (8 channels in the first
+# ResNet stage), trained alone on the generated dataset.
+_base_ = [
+    '../_base_/models/faster_rcnn_r18_fpn_small.py',
+    '../_base_/datasets/synthetic_coco.py',
+    '../_base_/schedules/schedule_demo.py', '../_base_/default_runtime.py'
+]
+model = dict(
+    backbone=dict(base_channels=8),
+    neck=dict(in_channels=[8, 16, 32, 64], out_channels=16),
+    rpn_head=dict(in_channels=16, feat_channels=16),
+    roi_head=dict(
+        bbox_roi_extractor=dict(out_channels=16),
+        bbox_head=dict(in_channels=16, fc_out_channels=64, num_classes=6)))

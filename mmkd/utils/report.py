@@ -1,0 +1,174 @@
+"""Results, figures and the markdown report of the demo (tools/demo.py)."""
+import glob
+import json
+import os.path as osp
+
+import cv2
+import numpy as np
+from mmengine.config import Config, DictAction
+
+from .benchmark import build_deployed, count_parameters, time_inference
+
+NAMES = dict(teacher='Teacher', student='Student alone',
+             distilled='Student distilled')
+
+
+def load_cfg(config: str, options: list) -> Config:
+    cfg = Config.fromfile(config)
+    cfg.merge_from_dict({
+        key: DictAction._parse_iterable(value)
+        for key, value in (opt.split('=', 1) for opt in options)
+    })
+    return cfg
+
+
+def _json_lines(pattern: str) -> list:
+    lines = []
+    for path in sorted(glob.glob(pattern)):
+        with open(path) as f:
+            lines += [json.loads(line) for line in f if line.strip()]
+    return lines
+
+
+def collect_run(config: str, ckpt: str, run_dir: str, test_dir: str,
+                options: list) -> dict:
+    """Test metrics, validation curve and model size of one run."""
+    logs = glob.glob(osp.join(test_dir, '*', '*.json'))
+    if not logs:
+        raise RuntimeError(f'no test log under {test_dir}')
+    tested = [x for x in _json_lines(osp.join(test_dir, '*', '*.json'))
+              if 'coco/bbox_mAP' in x]
+    # CocoMetric reports nothing when a model detects nothing at all (a
+    # very short training): that is an mAP of 0.
+    metrics = tested[-1] if tested else {
+        'coco/bbox_mAP': 0.0, 'coco/bbox_mAP_50': 0.0}
+    curve = {}
+    for line in _json_lines(osp.join(run_dir, '*', 'vis_data',
+                                     'scalars.json')):
+        if 'coco/bbox_mAP' in line:
+            curve[line['step']] = line['coco/bbox_mAP']
+    cfg = load_cfg(config, options)
+    model = build_deployed(cfg, ckpt)
+    return dict(config=config, ckpt=ckpt, cfg=cfg,
+                mAP=metrics['coco/bbox_mAP'],
+                mAP50=metrics['coco/bbox_mAP_50'],
+                params=count_parameters(model),
+                curve=sorted(curve.items()))
+
+
+def measure_speed(results: dict, *, images: int = 20,
+                  rounds: int = 3) -> None:
+    """ms/image of every model, interleaved round by round so that they
+    share the machine's state; the median round is kept."""
+    from mmengine.runner import Runner
+    first = next(iter(results.values()))['cfg']
+    loader_cfg = first.test_dataloader.copy()
+    loader_cfg.update(batch_size=1, num_workers=0)
+    loader = Runner.build_dataloader(loader_cfg)
+    batches = []
+    for data in loader:
+        batches.append(data)
+        if len(batches) == images:
+            break
+    models = {name: build_deployed(r['cfg'], r['ckpt'])
+              for name, r in results.items()}
+    times = {name: [] for name in models}
+    for _ in range(rounds):
+        for name, model in models.items():
+            speed = time_inference(model, batches, warmup=2)
+            times[name].append(speed['ms_per_image'])
+    for name in models:
+        results[name]['ms'] = float(np.median(times[name]))
+
+
+def plot_curves(results: dict, path: str) -> str:
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(6, 4), dpi=100)
+    for name, res in results.items():
+        if res['curve']:
+            steps, values = zip(*res['curve'])
+            ax.plot(steps, values, marker='o', label=NAMES[name])
+    ax.set_xlabel('epoch')
+    ax.set_ylabel('validation mAP (COCO)')
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def _draw(img: np.ndarray, sample, classes, title: str,
+          score_thr: float = 0.5) -> np.ndarray:
+    img = cv2.resize(img, None, fx=3, fy=3, interpolation=cv2.INTER_NEAREST)
+    pred = sample.pred_instances
+    keep = pred.scores >= score_thr
+    for box, label, score in zip(pred.bboxes[keep] * 3, pred.labels[keep],
+                                 pred.scores[keep]):
+        x1, y1, x2, y2 = (int(v) for v in box.tolist())
+        cv2.rectangle(img, (x1, y1), (x2, y2), (0, 255, 0), 1)
+        cv2.putText(img, f'{classes[int(label)]} {float(score):.2f}',
+                    (x1, max(y1 - 3, 10)), cv2.FONT_HERSHEY_SIMPLEX, 0.35,
+                    (0, 255, 0), 1, cv2.LINE_AA)
+    banner = np.full((18, img.shape[1], 3), 255, np.uint8)
+    cv2.putText(banner, title, (4, 13), cv2.FONT_HERSHEY_SIMPLEX, 0.45,
+                (0, 0, 0), 1, cv2.LINE_AA)
+    return np.concatenate([banner, img], axis=0)
+
+
+def draw_side_by_side(results: dict, data_root: str, path: str,
+                      num_images: int = 4) -> str:
+    """The same test images with the student's (left) and the distilled
+    student's (right) detections above a score of 0.5."""
+    from mmdet.apis import inference_detector
+    ann_file = osp.join(data_root, 'annotations', 'instances_test.json')
+    with open(ann_file) as f:
+        images = json.load(f)['images'][:num_images]
+    paths = [osp.join(data_root, 'test', im['file_name']) for im in images]
+    rows = []
+    for img_path in paths:
+        img = cv2.imread(img_path)
+        cells = []
+        for name in ('student', 'distilled'):
+            res = results[name]
+            model = build_deployed(res['cfg'], res['ckpt'])
+            model.cfg = res['cfg']
+            sample = inference_detector(model, img_path)
+            classes = res['cfg'].test_dataloader.dataset.metainfo.classes
+            cells.append(_draw(img, sample, classes, NAMES[name]))
+        rows.append(np.concatenate(cells, axis=1))
+    cv2.imwrite(path, np.concatenate(rows, axis=0))
+    return path
+
+
+def write_report(results: dict, figures: dict, path: str, *, minutes: float,
+                 quick: bool) -> str:
+    t, s, d = results['teacher'], results['student'], results['distilled']
+    gap = t['mAP'] - s['mAP']
+    closed = (d['mAP'] - s['mAP']) / gap if gap > 0 else float('nan')
+    lines = [
+        '# mmkd demo' + (' (quick)' if quick else ''), '',
+        'Faster R-CNN on the generated dataset (test split), '
+        f'{minutes:.1f} min on this machine.', '',
+        '| model | params (M) | ms/image | mAP | mAP@0.5 |',
+        '|---|---:|---:|---:|---:|'
+    ]
+    for name, res in results.items():
+        lines.append(
+            f"| {NAMES[name]} | {res['params'] / 1e6:.2f} | "
+            f"{res.get('ms', float('nan')):.1f} | {res['mAP']:.3f} | "
+            f"{res['mAP50']:.3f} |")
+    lines += [
+        '', f"Gain of distillation over the student alone: "
+        f"{d['mAP'] - s['mAP']:+.3f} mAP, {d['mAP50'] - s['mAP50']:+.3f} "
+        'mAP@0.5.',
+        f'Share of the teacher-student gap closed (mAP): {closed:.0%}.', '',
+        f"![validation mAP]({osp.basename(figures['curves'])})", '',
+        f"![detections]({osp.basename(figures['detections'])})", ''
+    ]
+    text = '\n'.join(lines)
+    with open(path, 'w') as f:
+        f.write(text)
+    return text
