@@ -10,15 +10,14 @@ Examples::
     tools/dist_test.sh CONFIG CHECKPOINT 2
 """
 import argparse
-import os
 import os.path as osp
 import sys
 
-from mmengine.config import DictAction
-
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from mmkd.engine.launch import build_runner, setup_launcher  # noqa: E402
+from mmkd.engine.launch import (add_launch_args, build_runner,  # noqa: E402
+                                parse_launch_args, set_work_dir,
+                                setup_launcher)
 from mmkd.utils.config_check import check_model_config  # noqa: E402
 from mmkd.utils.config_check import load_config  # noqa: E402
 from mmkd.utils.errors import exit_on_user_error  # noqa: E402
@@ -28,37 +27,19 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Test (and eval) a model')
     parser.add_argument('config', help='test config file path')
     parser.add_argument('checkpoint', help='checkpoint file')
-    parser.add_argument('--work-dir', help='the dir to save the metrics')
     parser.add_argument(
         '--out', help='dump the predictions to a pickle file (.pkl)')
     parser.add_argument(
         '--show-dir', help='directory where painted images are saved')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override settings of the config, key=value pairs')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args(argv)
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
-    return args
+    add_launch_args(parser)
+    return parse_launch_args(parser, argv)
 
 
 def apply_args(cfg, args):
     if not osp.isfile(args.checkpoint):
         raise SystemExit(f'error: checkpoint {args.checkpoint!r} does not '
                          'exist')
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir', None) is None:
-        name = osp.splitext(osp.basename(args.config))[0]
-        cfg.work_dir = osp.join('./work_dirs', name)
+    set_work_dir(cfg, args)
     cfg.load_from = args.checkpoint
     cfg.launcher = args.launcher
     if cfg.model.get('type') == 'TwoStageDistiller':

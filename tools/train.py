@@ -8,15 +8,15 @@ Examples::
     tools/dist_train.sh CONFIG 4 --cfg-options train_dataloader.batch_size=2
 """
 import argparse
-import os
 import os.path as osp
 import sys
 
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from mmkd.engine.launch import (build_runner, configure_amp,  # noqa: E402
+from mmkd.engine.launch import (add_launch_args, build_runner,  # noqa: E402
+                                configure_amp, parse_launch_args, set_work_dir,
                                 setup_launcher)
 from mmkd.utils.checkpoint import latest_checkpoint  # noqa: E402
 from mmkd.utils.config_check import check_model_config  # noqa: E402
@@ -27,7 +27,6 @@ from mmkd.utils.errors import exit_on_user_error  # noqa: E402
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Train a detector')
     parser.add_argument('config', help='train config file path')
-    parser.add_argument('--work-dir', help='the dir to save logs and models')
     parser.add_argument(
         '--amp',
         action='store_true',
@@ -44,31 +43,13 @@ def parse_args(argv=None):
         const='auto',
         help='resume from PATH, or from the latest checkpoint in the work '
         'dir when no path is given')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override settings of the config, key=value pairs in xxx=yyy '
-        'format, e.g. train_dataloader.batch_size=2')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args(argv)
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
-    return args
+    add_launch_args(parser)
+    return parse_launch_args(parser, argv)
 
 
 def apply_args(cfg: Config, args) -> Config:
     """Fold the command line into the config, as MMDetection does."""
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir', None) is None:
-        name = osp.splitext(osp.basename(args.config))[0]
-        cfg.work_dir = osp.join('./work_dirs', name)
+    set_work_dir(cfg, args)
     if args.amp:
         configure_amp(cfg)
     if args.auto_scale_lr:

@@ -136,3 +136,17 @@ def test_dist_train_distillation_on_cpu(tiny_data, tmp_path):
     assert [x['iter'] for x in lines] == [1, 2]
     assert all('distill.loss_rcn_kd' in x for x in lines)
     assert osp.isfile(osp.join(work_dir, 'epoch_1.pth'))
+
+
+def test_dist_test_two_processes_on_cpu(tiny_data, tmp_path):
+    work_dir = str(tmp_path / 'train')
+    run_tool([
+        PYTHON, 'tools/train.py', TINY_CONFIG, '--work-dir', work_dir,
+        '--cfg-options', *data_options(tiny_data)
+    ])
+    proc = run_tool([
+        'bash', 'tools/dist_test.sh', TINY_CONFIG,
+        osp.join(work_dir, 'epoch_1.pth'), '2', '--work-dir',
+        str(tmp_path / 'test'), '--cfg-options', *data_options(tiny_data)
+    ], env={'PORT': free_port(), 'PYTHON': PYTHON})
+    assert 'coco/bbox_mAP' in proc.stdout + proc.stderr
