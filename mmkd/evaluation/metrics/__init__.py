@@ -1,4 +1,5 @@
 """mmkd.evaluation.metrics."""
+from .fast_coco_metric import FastCocoMetric
 from .kitti_metric import KittiMetric
 
-__all__ = ['KittiMetric']
+__all__ = ['FastCocoMetric', 'KittiMetric']
