@@ -20,8 +20,7 @@ ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, ROOT)
 sys.path.insert(0, osp.join(ROOT, 'tools'))
 
-from demo import (RUNS, data_options, last_checkpoint, run,  # noqa: E402
-                  train)
+from demo import RUNS, data_options, last_checkpoint, run, train  # noqa: E402
 
 TEACHER, STUDENT, DISTILLED = (config for _, config in RUNS)
 OFF = 'None'
