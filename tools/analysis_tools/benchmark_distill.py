@@ -60,6 +60,8 @@ def build(args):
     if cfg.model.get('type') != 'TwoStageDistiller':
         raise SystemExit(f'error: {args.config} is not a distillation '
                          'config (model.type must be TwoStageDistiller)')
+    if args.only == 'S':  # the student's peak memory, without a teacher
+        cfg.model.eval_only = True
     distiller = MODELS.build(cfg.model).train()
     shape = args.shape or _pipeline_shape(cfg)
     return distiller, _batch(distiller, shape, args.batch_size, cfg)
@@ -212,7 +214,9 @@ def memory(args):
         out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
         if out.returncode != 0:
             raise SystemExit(out.stderr[-2000:])
-        peaks[only] = float(out.stdout.strip().split()[-1])
+        [line] = [x for x in out.stdout.splitlines()
+                  if x.startswith('peak_rss_mib=')]
+        peaks[only] = float(line.split('=')[1])
     print(f"peak RSS: student step {peaks['S']:.0f} MiB, distill step "
           f"{peaks['D']:.0f} MiB, ratio {peaks['D'] / peaks['S']:.2f}")
 
@@ -226,7 +230,8 @@ def main(argv=None):
         optim = torch.optim.SGD(model.parameters(), lr=1e-4)
         for _ in range(args.iters):
             _step(model, model.loss, optim, data)
-        print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f'peak_rss_mib={peak:.1f}')
         return
     shape = tuple(data['inputs'].shape)
     print(f'{args.config}: batch {shape}, {torch.get_num_threads()} threads,'

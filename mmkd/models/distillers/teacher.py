@@ -100,9 +100,10 @@ def build_teacher(teacher: Union[str, dict], ckpt: str) -> nn.Module:
     """Build the frozen teacher, loaded on CPU and in eval mode."""
     model = MODELS.build(teacher_config(teacher))
     if ckpt is None:
+        # No init_weights(): it would load the teacher config's own
+        # Pretrained init_cfg, which tests and benchmarks do not have.
         warnings.warn('TwoStageDistiller: teacher_ckpt is None, the teacher '
                       'keeps its random initialisation (only for tests)')
-        model.init_weights()
     else:
         load_teacher_checkpoint(model, ckpt)
     model.requires_grad_(False)
