@@ -1,6 +1,6 @@
 """Fault injection for the reliability tests (never imported by mmkd).
 
-``tests/data/tiny_kd_faults.py`` imports this module through
+``tests/configs/tiny_kd_faults.py`` imports this module through
 ``custom_imports``, so it runs inside the training process that a test
 starts. Nothing happens unless the test sets one of these environment
 variables in that child process:

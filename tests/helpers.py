@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-TINY_CONFIG = osp.join(ROOT, 'tests', 'data', 'tiny_frcnn.py')
+TINY_CONFIG = osp.join(ROOT, 'tests', 'configs', 'tiny_frcnn.py')
 PYTHON = sys.executable
 
 
@@ -51,7 +51,7 @@ def run_tool(args: list, timeout: int = 600, env: dict = None):
     return proc
 
 
-KD_FAULTS_CONFIG = osp.join(ROOT, 'tests', 'data', 'tiny_kd_faults.py')
+KD_FAULTS_CONFIG = osp.join(ROOT, 'tests', 'configs', 'tiny_kd_faults.py')
 # The child processes of tests that use tests/fault_plugins.py import it
 # from tests/ (the config's custom_imports).
 PLUGIN_ENV = {'PYTHONPATH': f'{ROOT}{os.pathsep}{osp.join(ROOT, "tests")}'}
@@ -65,7 +65,8 @@ def write_teacher_checkpoint(path: str) -> str:
 
     from mmkd.registry import MODELS
     init_default_scope('mmkd')
-    cfg = Config.fromfile(osp.join(ROOT, 'tests/data/tiny_frcnn_teacher.py'))
+    cfg = Config.fromfile(
+        osp.join(ROOT, 'tests/configs/tiny_frcnn_teacher.py'))
     teacher = MODELS.build(cfg.model)
     torch.save({'state_dict': teacher.state_dict(), 'meta': {}}, path)
     return path

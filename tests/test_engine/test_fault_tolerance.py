@@ -1,6 +1,6 @@
 """Kill a distillation run with SIGKILL and resume it: same final weights.
 
-The runs are ``tools/train.py tests/data/tiny_kd_faults.py``: 3 epochs of 2
+The runs are ``tools/train.py tests/configs/tiny_kd_faults.py``: 3 epochs of 2
 iterations, a checkpoint per epoch, seed 0, deterministic kernels, no
 data loader workers and no validation (it would draw random numbers between
 epochs). ``tests/fault_plugins.py`` parks the child process at a chosen

@@ -24,7 +24,7 @@ from mmkd.registry import MODELS
 from mmkd.utils.config_check import check_model_config
 from mmkd.utils.errors import CheckpointError, ConfigError
 
-KD_CONFIG = osp.join(ROOT, 'tests', 'data', 'tiny_kd.py')
+KD_CONFIG = osp.join(ROOT, 'tests', 'configs', 'tiny_kd.py')
 train_tool = load_tool('train')
 
 # In-process runs: one torch thread (see conftest.one_thread).

@@ -72,7 +72,7 @@ def test_dist_train_two_processes_on_cpu(tiny_data, tmp_path):
     assert 'Distributed launcher: pytorch' in log or 'world_size: 2' in log
 
 
-KD_CONFIG = osp.join(ROOT, 'tests', 'data', 'tiny_kd.py')
+KD_CONFIG = osp.join(ROOT, 'tests', 'configs', 'tiny_kd.py')
 KD_KEYS = ('student.loss_rpn_cls', 'student.loss_cls', 'distill.loss_rpn_kd',
            'distill.loss_rpn_reg', 'distill.loss_rcn_kd',
            'distill.loss_rcn_reg', 'distill.loss_hint')
@@ -86,7 +86,8 @@ def _teacher_checkpoint(tmp_path):
 
     from mmkd.registry import MODELS
     init_default_scope('mmkd')
-    cfg = Config.fromfile(osp.join(ROOT, 'tests/data/tiny_frcnn_teacher.py'))
+    cfg = Config.fromfile(
+        osp.join(ROOT, 'tests/configs/tiny_frcnn_teacher.py'))
     teacher = MODELS.build(cfg.model)
     path = str(tmp_path / 'teacher.pth')
     torch.save({'state_dict': teacher.state_dict(), 'meta': {}}, path)

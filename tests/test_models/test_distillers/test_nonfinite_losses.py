@@ -27,7 +27,7 @@ import mmkd  # noqa: F401
 from mmkd.registry import MODELS
 
 init_default_scope('mmkd')
-KD_CONFIG = f'{ROOT}/tests/data/tiny_kd.py'
+KD_CONFIG = f'{ROOT}/tests/configs/tiny_kd.py'
 KD = Config.fromfile(KD_CONFIG).model
 train_tool = load_tool('train')
 TERMS = {

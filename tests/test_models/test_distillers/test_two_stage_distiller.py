@@ -12,8 +12,8 @@ import mmkd  # noqa: F401
 from mmkd.registry import MODELS
 
 init_default_scope('mmkd')  # as the Runner does; plain detectors need it
-STUDENT = Config.fromfile(f'{ROOT}/tests/data/tiny_frcnn.py').model
-TEACHER = Config.fromfile(f'{ROOT}/tests/data/tiny_frcnn_teacher.py').model
+STUDENT = Config.fromfile(f'{ROOT}/tests/configs/tiny_frcnn.py').model
+TEACHER = Config.fromfile(f'{ROOT}/tests/configs/tiny_frcnn_teacher.py').model
 ALL_KEYS = {
     'student.loss_rpn_cls', 'student.loss_rpn_bbox', 'student.loss_cls',
     'student.loss_bbox', 'student.acc', 'distill.loss_rpn_kd',
@@ -253,7 +253,7 @@ def test_extracted_student_predicts_bit_identically(tmp_path):
     path = str(tmp_path / 'student.pth')
     torch.save(exported, path)
     cfg = student_config(
-        Config.fromfile(f'{ROOT}/tests/data/tiny_kd.py'))
+        Config.fromfile(f'{ROOT}/tests/configs/tiny_kd.py'))
     detector = init_detector(cfg, path, device='cpu')
     inputs, samples = batch(model)
     with torch.no_grad():

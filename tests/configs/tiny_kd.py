@@ -6,7 +6,7 @@ model = dict(
     _delete_=True,
     type='TwoStageDistiller',
     student=student,
-    teacher='tests/data/tiny_frcnn_teacher.py',
+    teacher='tests/configs/tiny_frcnn_teacher.py',
     teacher_ckpt=None,
     # FPN level 0 (stride 4) of both; the student has 16 channels, the
     # teacher 32, so a 1x1 adaptation layer maps one to the other.
