@@ -17,7 +17,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 from mmkd.engine.launch import (add_launch_args, build_runner,  # noqa: E402
                                 parse_launch_args, set_work_dir,
-                                setup_launcher)
+                                setup_launcher, teardown_launcher)
 from mmkd.utils.config_check import check_model_config  # noqa: E402
 from mmkd.utils.config_check import load_config  # noqa: E402
 from mmkd.utils.errors import exit_on_user_error  # noqa: E402
@@ -67,7 +67,9 @@ def main(argv=None):
         check_model_config(cfg.get('model', {}))
         setup_launcher(cfg, args.launcher)
         runner = build_runner(cfg)
-        return runner.test()
+        metrics = runner.test()
+    teardown_launcher()
+    return metrics
 
 
 if __name__ == '__main__':

@@ -17,7 +17,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 from mmkd.engine.launch import (add_launch_args, build_runner,  # noqa: E402
                                 configure_amp, parse_launch_args, set_work_dir,
-                                setup_launcher)
+                                setup_launcher, teardown_launcher)
 from mmkd.utils.checkpoint import latest_checkpoint  # noqa: E402
 from mmkd.utils.config_check import check_model_config  # noqa: E402
 from mmkd.utils.config_check import load_config  # noqa: E402
@@ -84,6 +84,7 @@ def main(argv=None):
         setup_launcher(cfg, args.launcher)
         runner = build_runner(cfg)
         runner.train()
+    teardown_launcher()
 
 
 if __name__ == '__main__':

@@ -108,6 +108,18 @@ def configure_amp(cfg: Config) -> None:
         optim_wrapper.setdefault('dtype', 'bfloat16')
 
 
+def teardown_launcher() -> None:
+    """Let every rank finish, then close the process group.
+
+    Without it a rank can exit while gloo's threads are still alive, which
+    aborts that process ("terminate called without an active exception")
+    and fails the torchrun job after a successful run.
+    """
+    if torch_dist.is_available() and torch_dist.is_initialized():
+        torch_dist.barrier()
+        torch_dist.destroy_process_group()
+
+
 def build_runner(cfg: Config) -> Runner:
     if 'runner_type' in cfg:
         return RUNNERS.build(cfg)
