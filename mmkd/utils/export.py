@@ -12,14 +12,29 @@ from mmengine.config import Config
 STUDENT_PREFIX = 'student.'
 
 
+DISTILLER_PREFIXES = (STUDENT_PREFIX, 'adapters.', 'data_preprocessor.')
+
+
+def strip_ddp_prefix(state_dict: dict) -> dict:
+    """``state_dict`` without the ``module.`` prefix DDP wrappers add."""
+    return {k[len('module.'):] if k.startswith('module.') else k: v
+            for k, v in state_dict.items()}
+
+
+def is_distiller_state(state_dict: dict) -> bool:
+    """Whether every key is a ``TwoStageDistiller``'s (student, adapters,
+    data preprocessor)."""
+    return bool(state_dict) and all(
+        k.startswith(DISTILLER_PREFIXES) for k in state_dict)
+
+
 def student_state_dict(state_dict: dict) -> dict:
     """The ``student.*`` entries of a distiller state dict, unprefixed.
 
     Raises:
         ValueError: nothing in ``state_dict`` belongs to a student.
     """
-    state_dict = {k[len('module.'):] if k.startswith('module.') else k: v
-                  for k, v in state_dict.items()}
+    state_dict = strip_ddp_prefix(state_dict)
     student = {k[len(STUDENT_PREFIX):]: v for k, v in state_dict.items()
                if k.startswith(STUDENT_PREFIX)}
     if not student:

@@ -8,18 +8,18 @@ import numpy as np
 from mmengine.config import Config, DictAction
 
 from .benchmark import build_deployed, count_parameters, time_inference
+from .config_check import load_config
 
 NAMES = dict(teacher='Teacher', student='Student alone',
              distilled='Student distilled')
 
 
 def load_cfg(config: str, options: list) -> Config:
-    cfg = Config.fromfile(config)
-    cfg.merge_from_dict({
+    """``load_config`` with ``--cfg-options``-style ``key=value`` strings."""
+    return load_config(config, {
         key: DictAction._parse_iterable(value)
         for key, value in (opt.split('=', 1) for opt in options)
     })
-    return cfg
 
 
 def _json_lines(pattern: str) -> list:

@@ -16,6 +16,8 @@ from torch import nn
 
 from mmkd.registry import MODELS
 from mmkd.utils.errors import CheckpointError, ConfigError, MissingFileError
+from mmkd.utils.export import (is_distiller_state, strip_ddp_prefix,
+                               student_state_dict)
 
 
 def teacher_config(teacher: Union[str, dict]) -> ConfigDict:
@@ -33,15 +35,12 @@ def teacher_config(teacher: Union[str, dict]) -> ConfigDict:
     return ConfigDict(teacher)
 
 
-def _strip_prefixes(state_dict: dict) -> dict:
-    """Drop the ``module.`` (DDP) prefix; take ``student.*`` of a distiller."""
-    state_dict = {k[len('module.'):] if k.startswith('module.') else k: v
-                  for k, v in state_dict.items()}
-    if state_dict and all(
-            k.startswith(('student.', 'adapters.', 'data_preprocessor.'))
-            for k in state_dict):
-        state_dict = {k[len('student.'):]: v for k, v in state_dict.items()
-                      if k.startswith('student.')}
+def _teacher_state_dict(state_dict: dict) -> dict:
+    """Unwrap DDP's ``module.``; take the student of a distiller checkpoint
+    (a distilled student can teach)."""
+    state_dict = strip_ddp_prefix(state_dict)
+    if is_distiller_state(state_dict):
+        return student_state_dict(state_dict)
     return state_dict
 
 
@@ -72,7 +71,7 @@ def load_teacher_checkpoint(teacher: nn.Module, path: str) -> None:
             f'model.teacher_ckpt={path!r} cannot be read as a checkpoint '
             f'({type(exc).__name__}: {exc}); is the file complete?') from exc
     state_dict = checkpoint.get('state_dict', checkpoint)
-    state_dict = _strip_prefixes(state_dict)
+    state_dict = _teacher_state_dict(state_dict)
     own = teacher.state_dict()
     missing = [k for k in own if k not in state_dict]
     unexpected = [k for k in state_dict if k not in own]
