@@ -22,12 +22,23 @@ def load_cfg(config: str, options: list) -> Config:
     })
 
 
-def _json_lines(pattern: str) -> list:
+def read_json_lines(pattern: str) -> list:
     lines = []
     for path in sorted(glob.glob(pattern)):
         with open(path) as f:
             lines += [json.loads(line) for line in f if line.strip()]
     return lines
+
+
+def val_curve(run_dir: str) -> list:
+    """``[(epoch, val mAP), ...]`` of a training run, from its logs (a
+    resumed run's logs included)."""
+    curve = {}
+    for line in read_json_lines(
+            osp.join(run_dir, '*', 'vis_data', 'scalars.json')):
+        if 'coco/bbox_mAP' in line:
+            curve[line['step']] = line['coco/bbox_mAP']
+    return sorted(curve.items())
 
 
 def collect_run(config: str, ckpt: str, run_dir: str, test_dir: str,
@@ -36,24 +47,21 @@ def collect_run(config: str, ckpt: str, run_dir: str, test_dir: str,
     logs = glob.glob(osp.join(test_dir, '*', '*.json'))
     if not logs:
         raise RuntimeError(f'no test log under {test_dir}')
-    tested = [x for x in _json_lines(osp.join(test_dir, '*', '*.json'))
-              if 'coco/bbox_mAP' in x]
+    tested = [
+        x for x in read_json_lines(osp.join(test_dir, '*', '*.json'))
+        if 'coco/bbox_mAP' in x
+    ]
     # CocoMetric reports nothing when a model detects nothing at all (a
     # very short training): that is an mAP of 0.
     metrics = tested[-1] if tested else {
         'coco/bbox_mAP': 0.0, 'coco/bbox_mAP_50': 0.0}
-    curve = {}
-    for line in _json_lines(osp.join(run_dir, '*', 'vis_data',
-                                     'scalars.json')):
-        if 'coco/bbox_mAP' in line:
-            curve[line['step']] = line['coco/bbox_mAP']
     cfg = load_cfg(config, options)
     model = build_deployed(cfg, ckpt)
     return dict(config=config, ckpt=ckpt, cfg=cfg,
                 mAP=metrics['coco/bbox_mAP'],
                 mAP50=metrics['coco/bbox_mAP_50'],
                 params=count_parameters(model),
-                curve=sorted(curve.items()))
+                curve=val_curve(run_dir))
 
 
 def measure_speed(results: dict, *, images: int = 20,

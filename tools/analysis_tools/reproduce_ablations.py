@@ -15,14 +15,18 @@ import json
 import os.path as osp
 import statistics
 import sys
+import time
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, ROOT)
 sys.path.insert(0, osp.join(ROOT, 'tools'))
 
-from demo import RUNS, data_options, last_checkpoint, run, train  # noqa: E402
+from demo import MODES, RUNS, data_options, run, train  # noqa: E402
+
+from mmkd.utils.report import read_json_lines, val_curve  # noqa: E402
 
 TEACHER, STUDENT, DISTILLED = (config for _, config in RUNS)
+L2_REG = DISTILLED.replace('.py', '_l2reg.py')
 OFF = 'None'
 # row name: (description, config, cfg-options on top of the data options)
 ROWS = {
@@ -42,10 +46,7 @@ ROWS = {
         'model.distill_losses.rpn_kd.bg_weight=1.0',
         'model.distill_losses.rcn_kd.bg_weight=1.0'
     ]),
-    'l2_reg': ('full, plain L2 regression distillation', DISTILLED, [
-        'model.distill_losses.rpn_reg.type=L2RegDistillLoss',
-        'model.distill_losses.rcn_reg.type=L2RegDistillLoss'
-    ]),
+    'l2_reg': ('full, plain L2 regression distillation', L2_REG, []),
 }
 # Without the adaptation layer the hint needs equal channels; the demo's
 # student has 16 FPN channels and its teacher 64, so that row is not run.
@@ -59,30 +60,38 @@ def parse_args(argv=None):
     parser.add_argument('--rows', nargs='+', default=list(ROWS),
                         choices=list(ROWS))
     parser.add_argument('--work-dir', default='work_dirs/reproduction')
-    parser.add_argument('--data-root', default='data/synthetic')
+    parser.add_argument('--data-root', default=MODES['full']['data'],
+                        help='the demo dataset (generated if absent)')
+    parser.add_argument('--teacher-ckpt', default=None,
+                        help='use this teacher (e.g. the demo\'s, '
+                        'work_dirs/demo/teacher/epoch_4.pth) instead of '
+                        'training one with seed 0')
     parser.add_argument('--extra', nargs='*', default=[],
                         help='more --cfg-options for every run')
     return parser.parse_args(argv)
 
 
-def test_map(config, ckpt, out_dir, options, split, data_root):
-    """mAP of ``ckpt`` on the val or test split, via tools/test.py."""
-    ann = f'annotations/instances_{split}.json'
-    split_options = options + [
-        f'test_dataloader.dataset.ann_file={ann}',
-        f'test_dataloader.dataset.data_prefix.img={split}/',
-        f'test_evaluator.ann_file={osp.join(data_root, ann)}'
-    ]
-    result = osp.join(out_dir, f'{split}.json')
+def val_map(run_dir):
+    """Validation mAP after the last epoch, from the training log (the
+    schedule validates every epoch)."""
+    curve = val_curve(run_dir)
+    if not curve:
+        raise SystemExit(f'no validation mAP in the logs under {run_dir}')
+    return curve[-1][1]
+
+
+def test_map(config, ckpt, out_dir, options):
+    """Test-split mAP of ``ckpt``, via tools/test.py (kept in
+    ``OUT_DIR/test.json``, so a rerun does not test again)."""
+    result = osp.join(out_dir, 'test.json')
     if not osp.isfile(result):
         run([sys.executable, 'tools/test.py', config, ckpt, '--work-dir',
-             osp.join(out_dir, split), '--cfg-options', *split_options])
-        from mmkd.utils.report import _json_lines
-        lines = [x for x in _json_lines(osp.join(out_dir, split, '*',
-                                                 '*.json'))
-                 if 'coco/bbox_mAP' in x]
+             osp.join(out_dir, 'test'), '--cfg-options', *options])
+        logs = osp.join(out_dir, 'test', '*', '*.json')
+        lines = [x for x in read_json_lines(logs) if 'coco/bbox_mAP' in x]
+        # CocoMetric logs nothing for a model that detects nothing.
         with open(result, 'w') as f:
-            json.dump(lines[-1], f)
+            json.dump(lines[-1] if lines else {'coco/bbox_mAP': 0.0}, f)
     with open(result) as f:
         return json.load(f)['coco/bbox_mAP']
 
@@ -91,29 +100,38 @@ def main(argv=None):
     args = parse_args(argv)
     work_dir = osp.abspath(args.work_dir)
     data_root = osp.abspath(args.data_root)
+    start = time.time()
     run([sys.executable, 'tools/dataset_converters/generate_synthetic.py',
-         '--out', data_root])
+         '--out', data_root, *MODES['full']['generate']])
     base = data_options(data_root) + args.extra
-    teacher_dir = osp.join(work_dir, 'teacher_seed0')
-    teacher = train('teacher', TEACHER, teacher_dir,
-                    base + ['randomness.seed=0'], False)
+    if args.teacher_ckpt:
+        if not osp.isfile(args.teacher_ckpt):
+            raise SystemExit(f'--teacher-ckpt {args.teacher_ckpt}: no such '
+                             'file; train the teacher (tools/demo.py) or '
+                             'leave the option out to train one here')
+        teacher = osp.abspath(args.teacher_ckpt)
+        teacher_dir = osp.join(work_dir, 'teacher_given')
+    else:
+        teacher_dir = osp.join(work_dir, 'teacher_seed0')
+        teacher = train('teacher', TEACHER, teacher_dir,
+                        base + ['randomness.seed=0'], False)
     scores = {}
     for row in args.rows:
         _, config, options = ROWS[row]
         for seed in args.seeds:
             run_dir = osp.join(work_dir, f'{row}_seed{seed}')
             opts = base + options + [f'randomness.seed={seed}']
-            if config == DISTILLED:
+            if config != STUDENT:
                 opts.append(f'model.teacher_ckpt={teacher}')
             ckpt = train(row, config, run_dir, opts, False)
             scores.setdefault(row, {'val': [], 'test': []})
-            for split in ('val', 'test'):
-                scores[row][split].append(
-                    test_map(config, ckpt, run_dir, base, split, data_root))
-    t_test = test_map(TEACHER, last_checkpoint(teacher_dir), teacher_dir,
-                      base, 'test', data_root)
+            scores[row]['val'].append(val_map(run_dir))
+            scores[row]['test'].append(
+                test_map(config, ckpt, run_dir, base))
+    t_test = test_map(TEACHER, teacher, teacher_dir, base)
+    minutes = (time.time() - start) / 60
     print(write_table(scores, t_test, args.seeds,
-                      osp.join(work_dir, 'ablations.md')))
+                      osp.join(work_dir, 'ablations.md'), minutes))
 
 
 def _mean_std(values):
@@ -121,10 +139,11 @@ def _mean_std(values):
     return statistics.mean(values), std
 
 
-def write_table(scores, teacher_map, seeds, path):
+def write_table(scores, teacher_map, seeds, path, minutes=None):
+    took = f' This run took {minutes:.0f} min.' if minutes else ''
     lines = [
         f'Test mAP (COCO-style), mean +- std over seeds {seeds}; the '
-        f'teacher (seed 0) scores {teacher_map:.3f}.', '',
+        f'teacher (seed 0) scores {teacher_map:.3f}.{took}', '',
         '| setting | val mAP | test mAP | gap closed |',
         '|---|---:|---:|---:|'
     ]
