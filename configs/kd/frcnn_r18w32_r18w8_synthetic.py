@@ -24,8 +24,11 @@ model = dict(
                      loss_weight=0.5),
         rcn_reg=dict(type='TeacherBoundedRegLoss', margin=0.0,
                      loss_weight=0.5),
-        # Eq. 1 and 6: gamma = 0.5, L2 hint.
-        hint=dict(type='HintAdaptLoss', p=2, loss_weight=0.5)),
+        # Eq. 1 and 6: L2 hint. gamma = 4 instead of the paper's 0.5: the
+        # hint here is a mean over the elements of a 64-channel stride-4
+        # map, and gamma was chosen on the validation split (seed 0, val
+        # mAP 0.102 / 0.114 / 0.132 / 0.132 for gamma 0.5 / 2 / 4 / 8).
+        hint=dict(type='HintAdaptLoss', p=2, loss_weight=4.0)),
     # Hint on FPN level 0 (stride 4) of both; 16 student channels are
     # mapped to the teacher's 64 by a 1x1 adaptation layer (Sec. 3.3).
     hint_levels=[(0, 0)],
