@@ -4,7 +4,10 @@
 # initialisation); the teacher is frcnn_vgg16_kitti.py. Train the teacher
 # first:
 #   python tools/train.py configs/faster_rcnn/frcnn_vgg16_kitti.py
-_base_ = ['../faster_rcnn/frcnn_alexnet_kitti.py']
+_base_ = [
+    '../faster_rcnn/frcnn_alexnet_kitti.py',
+    '../_base_/distill/chen2017.py'
+]
 model = dict(
     _delete_=True,
     type='TwoStageDistiller',
@@ -16,27 +19,8 @@ model = dict(
     # mu, the weight of the hard (ground-truth) classification loss; the
     # soft term gets 1 - mu (Sec. 3.1). The paper does not give mu.
     hard_weight=0.5,
-    distill_losses=dict(
-        # RPN (Sec. 3): the same terms per anchor; the objectness is a
-        # sigmoid, i.e. the two classes {fg, bg} with w_bg = 1.5, T = 1.
-        rpn_kd=dict(
-            type='WeightedKDLoss', fg_weight=1.0, bg_weight=1.5, T=1.0,
-            loss_weight=1.0),
-        rpn_reg=dict(
-            type='TeacherBoundedRegLoss', margin=0.0, loss_weight=0.5),
-        # Sec. 3.1: class-weighted soft cross-entropy, w_bg = 1.5 for the
-        # background, 1 for the objects, temperature T = 1.
-        rcn_kd=dict(
-            type='WeightedKDLoss', fg_weight=1.0, bg_weight=1.5, T=1.0,
-            loss_weight=1.0),
-        # Sec. 3.2: teacher-bounded regression, nu = 0.5, times lambda = 1
-        # of Eq. 1 (lambda also weighs the students' own loss_bbox, 1.0 in
-        # the base model): loss_weight = lambda * nu. The margin m is not
-        # given by the paper; 0 is the tightest bound.
-        rcn_reg=dict(
-            type='TeacherBoundedRegLoss', margin=0.0, loss_weight=0.5),
-        # Sec. 3.3 and Eq. 1: L2 hint loss weighted by gamma = 0.5.
-        hint=dict(type='HintAdaptLoss', p=2, loss_weight=0.5)),
+    # The paper's five terms and weights (Sec. 3, Eq. 1-6).
+    distill_losses=_base_.paper_distill_losses,
     # Hint: conv5 of both trunks (C4 style: the only level of
     # extract_feat); both have stride 16, so the maps have the same size.
     hint_levels=[(0, 0)],
