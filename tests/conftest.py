@@ -1,4 +1,7 @@
-"""Shared fixtures: a tiny generated dataset."""
+"""Shared fixtures: a tiny generated dataset, a tiny teacher, MMEngine's
+warnings."""
+import logging
+
 import pytest
 
 
@@ -31,3 +34,24 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+class _Records(logging.Handler):
+
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.messages = []
+
+    def emit(self, record):
+        self.messages.append(record.getMessage())
+
+
+@pytest.fixture
+def warnings_log():
+    """Messages of the warnings logged through MMEngine's logger."""
+    from mmengine.logging import MMLogger
+    records = _Records()
+    logger = MMLogger.get_current_instance()
+    logger.addHandler(records)
+    yield records.messages
+    logger.removeHandler(records)

@@ -1,12 +1,10 @@
 """mmkd's CocoDataset: checked annotation files, boxes fitted to their
 images, image decode failures (skipped in training, fatal in testing)."""
 import json
-import logging
 
 import cv2
 import numpy as np
 import pytest
-from mmengine.logging import MMLogger
 from mmengine.registry import DATASETS, init_default_scope
 
 import mmkd  # noqa: F401  (registers mmkd's CocoDataset)
@@ -49,25 +47,6 @@ def _write(root, content=None, images=None):
 def _build(cfg, **kwargs):
     init_default_scope('mmkd')  # as the Runner does
     return DATASETS.build(dict(cfg, **kwargs))
-
-
-class _Records(logging.Handler):
-
-    def __init__(self):
-        super().__init__(logging.WARNING)
-        self.messages = []
-
-    def emit(self, record):
-        self.messages.append(record.getMessage())
-
-
-@pytest.fixture
-def warnings_log():
-    records = _Records()
-    logger = MMLogger.get_current_instance()
-    logger.addHandler(records)
-    yield records.messages
-    logger.removeHandler(records)
 
 
 def test_configs_type_resolves_to_mmkd(tmp_path):

@@ -9,7 +9,6 @@ NaN at chosen iterations.
 import copy
 import glob
 import json
-import logging
 import os.path as osp
 
 import fault_plugins  # noqa: F401  (registers NaNHintLoss)
@@ -18,7 +17,7 @@ import torch
 from helpers import ROOT, data_options, load_tool
 from mmdet.testing import demo_mm_inputs
 from mmengine.config import Config
-from mmengine.logging import MessageHub, MMLogger
+from mmengine.logging import MessageHub
 from mmengine.optim import OptimWrapper
 from mmengine.registry import init_default_scope
 from torch import nn
@@ -51,26 +50,6 @@ class _Poisoned(nn.Module):
 
     def forward(self, *args, **kwargs):
         return self.loss(*args, **kwargs) * self.value
-
-
-class _Records(logging.Handler):
-
-    def __init__(self):
-        super().__init__(logging.WARNING)
-        self.messages = []
-
-    def emit(self, record):
-        self.messages.append(record.getMessage())
-
-
-@pytest.fixture
-def warnings_log():
-    """Messages of the warnings logged through MMEngine's logger."""
-    records = _Records()
-    logger = MMLogger.get_current_instance()
-    logger.addHandler(records)
-    yield records.messages
-    logger.removeHandler(records)
 
 
 @pytest.fixture
