@@ -5,7 +5,7 @@ Knowledge Distillation" (NIPS 2017) on MMEngine / MMCV / MMDetection 3.
 """
 from . import datasets  # noqa: F401  (registers CocoDataset & transforms)
 from . import engine  # noqa: F401  (registers the atomic file backend)
-from .utils.checkpoint import allow_mmengine_checkpoints
+from .engine.checkpoint import allow_mmengine_checkpoints
 from .version import __version__
 
 # torch >= 2.6 loads checkpoints with ``weights_only=True``; allow-list the

@@ -15,7 +15,9 @@ def _child(parent: Registry, *locations: str) -> Registry:
     # otherwise `type='DetLocalVisualizer'` fails unless something else
     # happened to import that MMDetection package first.
     return Registry(
-        parent.name, parent=parent, scope='mmkd',
+        parent.name,
+        parent=parent,
+        scope='mmkd',
         locations=list(locations) + list(parent._locations))
 
 
@@ -37,6 +39,8 @@ PARAM_SCHEDULERS = _child(mmdet_registry.PARAM_SCHEDULERS, 'mmkd.engine')
 METRICS = _child(mmdet_registry.METRICS, 'mmkd.evaluation')
 EVALUATOR = _child(mmdet_registry.EVALUATOR, 'mmkd.evaluation')
 TASK_UTILS = _child(mmdet_registry.TASK_UTILS, 'mmkd.models')
-VISUALIZERS = _child(mmdet_registry.VISUALIZERS, 'mmkd.visualization')
-VISBACKENDS = _child(mmdet_registry.VISBACKENDS, 'mmkd.visualization')
+# mmkd has no visualizers of its own: MMDetection's are found through the
+# parents' locations.
+VISUALIZERS = _child(mmdet_registry.VISUALIZERS)
+VISBACKENDS = _child(mmdet_registry.VISBACKENDS)
 LOG_PROCESSORS = _child(mmdet_registry.LOG_PROCESSORS, 'mmkd.engine')

@@ -11,7 +11,11 @@ def tiny_data(tmp_path_factory):
     from mmkd.datasets.synthetic import generate_synthetic_coco
     out = tmp_path_factory.mktemp('synthetic')
     generate_synthetic_coco(
-        str(out), num_train=4, num_val=2, num_test=2, img_size=(64, 64),
+        str(out),
+        num_train=4,
+        num_val=2,
+        num_test=2,
+        img_size=(64, 64),
         seed=0)
     return str(out)
 
@@ -19,7 +23,7 @@ def tiny_data(tmp_path_factory):
 @pytest.fixture(scope='session')
 def tiny_teacher(tmp_path_factory):
     """A checkpoint of the (random) tiny teacher, tiny_frcnn_teacher.py."""
-    from helpers import write_teacher_checkpoint
+    from mmkd.testing import write_teacher_checkpoint
     out = tmp_path_factory.mktemp('teacher')
     return write_teacher_checkpoint(str(out / 'teacher.pth'))
 

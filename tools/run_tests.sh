@@ -8,7 +8,13 @@ bash tools/setup_env.sh
 py=.venv/bin/python
 echo '[tests] pytest' >&2
 OMP_NUM_THREADS=${OMP_NUM_THREADS:-2} "$py" -m pytest -q "$@"
-echo '[tests] lint: flake8, isort' >&2
+echo '[tests] lint: flake8, isort, yapf' >&2
 "$py" -m flake8 mmkd tools tests configs
 "$py" -m isort --check-only --diff mmkd tools tests
+# yapf prints the diff of every file it would reformat and then fails.
+if ! "$py" -m yapf --diff --recursive mmkd tools tests; then
+  echo '[tests] yapf would reformat the files above: run' \
+    '.venv/bin/python -m yapf -i -r mmkd tools tests' >&2
+  exit 1
+fi
 echo '[tests] all checks passed' >&2

@@ -11,16 +11,13 @@ Examples::
 """
 import argparse
 import os.path as osp
-import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-
-from mmkd.engine.launch import (add_launch_args, build_runner,  # noqa: E402
+from mmkd.engine.launch import (add_launch_args, build_runner,
                                 parse_launch_args, set_work_dir,
                                 setup_launcher, teardown_launcher)
-from mmkd.utils.config_check import check_model_config  # noqa: E402
-from mmkd.utils.config_check import load_config  # noqa: E402
-from mmkd.utils.errors import exit_on_user_error  # noqa: E402
+from mmkd.models.distillers.export import is_distiller
+from mmkd.utils.config_check import check_model_config, load_config
+from mmkd.utils.errors import exit_on_user_error
 
 
 def parse_args(argv=None):
@@ -42,7 +39,7 @@ def apply_args(cfg, args):
     set_work_dir(cfg, args)
     cfg.load_from = args.checkpoint
     cfg.launcher = args.launcher
-    if cfg.model.get('type') == 'TwoStageDistiller':
+    if is_distiller(cfg.model):
         # Only the student is evaluated: no teacher, no teacher checkpoint.
         cfg.model.eval_only = True
     if args.show_dir:

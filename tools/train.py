@@ -9,19 +9,15 @@ Examples::
 """
 import argparse
 import os.path as osp
-import sys
 
 from mmengine.config import Config
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-
-from mmkd.engine.launch import (add_launch_args, build_runner,  # noqa: E402
-                                configure_amp, parse_launch_args, set_work_dir,
+from mmkd.engine.checkpoint import latest_checkpoint
+from mmkd.engine.launch import (add_launch_args, build_runner, configure_amp,
+                                parse_launch_args, set_work_dir,
                                 setup_launcher, teardown_launcher)
-from mmkd.utils.checkpoint import latest_checkpoint  # noqa: E402
-from mmkd.utils.config_check import check_model_config  # noqa: E402
-from mmkd.utils.config_check import load_config  # noqa: E402
-from mmkd.utils.errors import exit_on_user_error  # noqa: E402
+from mmkd.utils.config_check import check_model_config, load_config
+from mmkd.utils.errors import exit_on_user_error
 
 
 def parse_args(argv=None):

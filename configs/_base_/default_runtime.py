@@ -6,8 +6,10 @@ default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=50),
     param_scheduler=dict(type='ParamSchedulerHook'),
-    # Checkpoints (and the last_checkpoint pointer) are written atomically:
-    # a crash mid-write never leaves a truncated file as the latest.
+    # Checkpoints are written atomically (temporary file, fsync, rename): a
+    # crash mid-write never leaves a truncated checkpoint. MMEngine writes
+    # the last_checkpoint pointer with a plain open(); tools/train.py
+    # --resume falls back to the newest complete checkpoint when it is cut.
     checkpoint=dict(
         type='CheckpointHook',
         interval=1,

@@ -46,15 +46,17 @@ def _check_entries(path: str, data: dict) -> None:
             raise DatasetError(f'annotation file {path!r} has no {key!r} '
                                f'list; {_FIX}')
         for i, entry in enumerate(entries):
-            missing = [f for f in fields
-                       if not isinstance(entry, dict) or f not in entry]
+            missing = [
+                f for f in fields
+                if not isinstance(entry, dict) or f not in entry
+            ]
             if missing:
                 raise DatasetError(f'annotation file {path!r}: {key}[{i}] '
                                    f'has no {missing}; {_FIX}')
     for i, ann in enumerate(data['annotations']):
         bbox = ann['bbox']
-        if not (isinstance(bbox, list) and len(bbox) == 4 and all(
-                isinstance(v, (int, float)) for v in bbox)):
+        if not (isinstance(bbox, list) and len(bbox) == 4
+                and all(isinstance(v, (int, float)) for v in bbox)):
             raise DatasetError(f'annotation file {path!r}: annotations[{i}]'
                                f'.bbox={bbox!r} is not [x, y, width, '
                                f'height]; {_FIX}')
@@ -153,7 +155,8 @@ class CocoDataset(_MMDetCocoDataset):
                 f'box(es) outside their image and {counts["zero_area"]} '
                 'with zero area (width or height < 1 px). Check the '
                 'annotations (or their converter) if this is unexpected.',
-                logger='current', level=logging.WARNING)
+                logger='current',
+                level=logging.WARNING)
         return data_list
 
     def parse_data_info(self, raw_data_info: dict) -> dict:
@@ -169,8 +172,7 @@ class CocoDataset(_MMDetCocoDataset):
                 # MMDetection also drops boxes whose `area` is <= 0 or
                 # missing; the (fitted) box is what is trained on.
                 anns.append(dict(ann, bbox=bbox, area=bbox[2] * bbox[3]))
-        return super().parse_data_info(
-            dict(raw_data_info, raw_ann_info=anns))
+        return super().parse_data_info(dict(raw_data_info, raw_ann_info=anns))
 
     def prepare_data(self, idx: int) -> Optional[dict]:
         """The pipeline's output; None (MMEngine then draws another image)
@@ -184,5 +186,6 @@ class CocoDataset(_MMDetCocoDataset):
             print_log(
                 f'{exc}: skipped in training, another image takes its place '
                 f'({self._skipped_images} skipped so far in this process)',
-                logger='current', level=logging.WARNING)
+                logger='current',
+                level=logging.WARNING)
             return None

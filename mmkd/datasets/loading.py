@@ -19,7 +19,9 @@ from mmkd.registry import TRANSFORMS
 from mmkd.utils.errors import ImageDecodeError
 
 
-def decode_image(content: bytes, path: str, flag: str = 'color',
+def decode_image(content: bytes,
+                 path: str,
+                 flag: str = 'color',
                  backend: Optional[str] = None) -> np.ndarray:
     """``mmcv.imfrombytes`` that raises ``ImageDecodeError`` naming
     ``path`` instead of returning None."""
@@ -39,7 +41,8 @@ def decode_image(content: bytes, path: str, flag: str = 'color',
     if reason is not None:
         raise ImageDecodeError(
             f'cannot decode image {path!r} ({reason}); replace the file or '
-            'remove the image from the annotation file', path=path)
+            'remove the image from the annotation file',
+            path=path)
     return img
 
 
@@ -62,8 +65,11 @@ class LoadImageFromFile(_MMCVLoadImageFromFile):
     def transform(self, results: dict) -> Optional[dict]:
         path = results['img_path']
         try:
-            img = decode_image(self._read(path), path, flag=self.color_type,
-                               backend=self.imdecode_backend)
+            img = decode_image(
+                self._read(path),
+                path,
+                flag=self.color_type,
+                backend=self.imdecode_backend)
         except (FileNotFoundError, ImageDecodeError):
             if self.ignore_empty:
                 return None

@@ -127,8 +127,10 @@ def _paint(canvas, sl, mask, kind, rng, angle, centre, s):
     if kind in _STRIPES:
         period = max(3. * _SS, s / rng.uniform(3, 4.5))
         on = (uv[_STRIPES[kind]] / period + rng.random()) % 1 < 0.5
-        field[on] = (colour * rng.uniform(0.3, 0.55) if colour.mean() > 110
-                     else colour + (255 - colour) * rng.uniform(0.45, 0.7))
+        field[on] = (
+            colour *
+            rng.uniform(0.3, 0.55) if colour.mean() > 110 else colour +
+            (255 - colour) * rng.uniform(0.45, 0.7))
     canvas[ys, xs] = field
 
 
@@ -142,8 +144,8 @@ def _background(rng, shape_hw, clutter):
     c0, c1 = rng.uniform(0, 255, (2, 3)).astype(np.float32)
     img = c0 + (c1 - c0) * t[..., None]
     blobs = rng.normal(0, 1, (6, 6, 3)).astype(np.float32)
-    img += 25 * clutter * cv2.resize(blobs, (w, h),
-                                     interpolation=cv2.INTER_CUBIC)
+    img += 25 * clutter * cv2.resize(
+        blobs, (w, h), interpolation=cv2.INTER_CUBIC)
     if rng.random() < 0.5 * clutter:
         phi, freq = rng.uniform(0, np.pi), rng.uniform(4, 20) * 2 * np.pi
         wave = np.sin(freq * (xx * np.cos(phi) + yy * np.sin(phi)))
@@ -217,9 +219,11 @@ def _visible_objects(items, cover, cfg):
         ys, xs = np.nonzero(mask) + np.array([[sl[0].start], [sl[1].start]])
         x0, y0 = xs.min() / _SS, ys.min() / _SS
         w, h = (xs.max() + 1) / _SS - x0, (ys.max() + 1) / _SS - y0
-        objects.append(dict(category_id=SYNTHETIC_CLASSES.index(kind) + 1,
-                            bbox=[float(v) for v in (x0, y0, w, h)],
-                            area=float(area) / _SS**2))
+        objects.append(
+            dict(
+                category_id=SYNTHETIC_CLASSES.index(kind) + 1,
+                bbox=[float(v) for v in (x0, y0, w, h)],
+                area=float(area) / _SS**2))
     return objects[::-1]
 
 
@@ -232,28 +236,52 @@ def _write_split(out_dir, split, split_id, cfg):
         img, objects = render_image(rng, cfg)
         name = f'{i:06d}.png'
         cv2.imwrite(osp.join(out_dir, split, name), img)
-        images.append(dict(id=i + 1, file_name=name,
-                           height=img.shape[0], width=img.shape[1]))
-        anns += [dict(id=len(anns) + j + 1, image_id=i + 1, iscrowd=0, **obj)
-                 for j, obj in enumerate(objects)]
-    cats = [dict(id=i + 1, name=n, supercategory=SYNTHETIC_PAIRS[i])
-            for i, n in enumerate(SYNTHETIC_CLASSES)]
-    coco = dict(info=dict(description=f'mmkd synthetic {split}'),
-                images=images, annotations=anns, categories=cats)
-    with open(osp.join(out_dir, 'annotations',
-                       f'instances_{split}.json'), 'w') as f:
+        images.append(
+            dict(
+                id=i + 1,
+                file_name=name,
+                height=img.shape[0],
+                width=img.shape[1]))
+        anns += [
+            dict(id=len(anns) + j + 1, image_id=i + 1, iscrowd=0, **obj)
+            for j, obj in enumerate(objects)
+        ]
+    cats = [
+        dict(id=i + 1, name=n, supercategory=SYNTHETIC_PAIRS[i])
+        for i, n in enumerate(SYNTHETIC_CLASSES)
+    ]
+    coco = dict(
+        info=dict(description=f'mmkd synthetic {split}'),
+        images=images,
+        annotations=anns,
+        categories=cats)
+    with open(
+            osp.join(out_dir, 'annotations', f'instances_{split}.json'),
+            'w') as f:
         json.dump(coco, f)
     counts = np.bincount([a['category_id'] - 1 for a in anns],
                          minlength=len(SYNTHETIC_CLASSES))
-    return dict(images=len(images), annotations=len(anns),
-                class_counts=dict(zip(SYNTHETIC_CLASSES, counts.tolist())))
+    return dict(
+        images=len(images),
+        annotations=len(anns),
+        class_counts=dict(zip(SYNTHETIC_CLASSES, counts.tolist())))
 
 
-def generate_synthetic_coco(out_dir, *, num_train=1500, num_val=300,
-                            num_test=300, img_size=(128, 128), seed=0,
-                            clutter=1.0, noise=8.0, min_size=8.0,
-                            max_size=None, max_objects=6, min_visible=0.4,
-                            max_overlap=0.5, verbose=False):
+def generate_synthetic_coco(out_dir,
+                            *,
+                            num_train=1500,
+                            num_val=300,
+                            num_test=300,
+                            img_size=(128, 128),
+                            seed=0,
+                            clutter=1.0,
+                            noise=8.0,
+                            min_size=8.0,
+                            max_size=None,
+                            max_objects=6,
+                            min_visible=0.4,
+                            max_overlap=0.5,
+                            verbose=False):
     """Write the synthetic dataset in COCO format.
 
     Writes ``{train,val,test}/NNNNNN.png``, ``annotations/instances_{train,
@@ -278,8 +306,8 @@ def generate_synthetic_coco(out_dir, *, num_train=1500, num_val=300,
     """
     settings = {k: v for k, v in locals().items() if k != 'out_dir'}
     del settings['verbose']
-    settings.update(img_size=[int(v) for v in img_size],
-                    version=GENERATOR_VERSION)
+    settings.update(
+        img_size=[int(v) for v in img_size], version=GENERATOR_VERSION)
     cfg = dict(settings, max_size=max_size or min(img_size) * 3 / 8)
     if not 0 < min_size <= cfg['max_size'] <= min(img_size) / 2:
         raise ValueError(f'Need 0 < min_size <= max_size <= min(img_size) / '

@@ -8,7 +8,7 @@ the complete new one. ``configs/_base_/default_runtime.py`` makes the
 ``CheckpointHook`` use it (``backend_args=dict(backend='atomic_local')``).
 
 The hook's ``last_checkpoint`` pointer file is not covered: MMEngine writes
-it with a plain ``open``. ``mmkd.utils.checkpoint.latest_checkpoint`` (used
+it with a plain ``open``. ``mmkd.engine.checkpoint.latest_checkpoint`` (used
 by ``tools/train.py --resume``) therefore falls back to the newest complete
 checkpoint when that pointer is missing, cut short or dangling.
 """
@@ -31,8 +31,9 @@ def atomic_write(data: bytes, filepath: Union[str, Path]) -> None:
     filepath = str(filepath)
     folder = osp.dirname(osp.abspath(filepath))
     os.makedirs(folder, exist_ok=True)
-    tmp = osp.join(folder, f'.{osp.basename(filepath)}.{os.getpid()}.'
-                   f'{secrets.token_hex(4)}.tmp')
+    tmp = osp.join(
+        folder, f'.{osp.basename(filepath)}.{os.getpid()}.'
+        f'{secrets.token_hex(4)}.tmp')
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(fd, 'wb') as f:
@@ -52,7 +53,9 @@ class AtomicLocalBackend(LocalBackend):
     def put(self, obj: bytes, filepath: Union[str, Path]) -> None:
         atomic_write(obj, filepath)
 
-    def put_text(self, obj: str, filepath: Union[str, Path],
+    def put_text(self,
+                 obj: str,
+                 filepath: Union[str, Path],
                  encoding: str = 'utf-8') -> None:
         atomic_write(obj.encode(encoding), filepath)
 

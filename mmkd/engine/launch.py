@@ -58,8 +58,10 @@ def _cpu_process_group(cfg: Config) -> None:
     dist_cfg['backend'] = 'gloo'
     if torch_dist.is_initialized():
         return
-    missing = [k for k in ('RANK', 'WORLD_SIZE', 'MASTER_ADDR', 'MASTER_PORT')
-               if k not in os.environ]
+    missing = [
+        k for k in ('RANK', 'WORLD_SIZE', 'MASTER_ADDR', 'MASTER_PORT')
+        if k not in os.environ
+    ]
     if missing:
         raise SystemExit(
             f'error: --launcher pytorch needs the environment variables '
@@ -94,8 +96,10 @@ def configure_amp(cfg: Config) -> None:
     ``AutocastOptimWrapper`` with bf16 autocast.
     """
     optim_wrapper = cfg.optim_wrapper
-    if optim_wrapper.get('type', 'OptimWrapper') not in (
-            'OptimWrapper', 'AmpOptimWrapper', 'AutocastOptimWrapper'):
+    if optim_wrapper.get('type',
+                         'OptimWrapper') not in ('OptimWrapper',
+                                                 'AmpOptimWrapper',
+                                                 'AutocastOptimWrapper'):
         raise SystemExit(
             f'error: --amp cannot change optim_wrapper.type='
             f'{optim_wrapper.type!r}; set a mixed-precision wrapper in the '

@@ -1,1 +1,1 @@
-from . import amp_safe, backbones, distillers, layers, losses, necks  # noqa
+from . import amp_safe, backbones, distillers, losses, necks, tucker  # noqa

@@ -1,3 +1,1 @@
-from .checkpoint import allow_mmengine_checkpoints, atomic_torch_save
-
-__all__ = ['allow_mmengine_checkpoints', 'atomic_torch_save']
+"""True utilities: user-facing errors and config loading/checking."""

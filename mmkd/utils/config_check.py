@@ -4,7 +4,7 @@ import inspect
 import os.path as osp
 from typing import Optional
 
-from mmengine.config import Config
+from mmengine.config import Config, DictAction
 
 from .errors import ConfigError
 
@@ -21,11 +21,19 @@ def load_config(path: str, cfg_options: dict = None) -> Config:
     try:
         cfg = Config.fromfile(path)
     except Exception as exc:  # noqa: BLE001 - re-raised with the file name
-        raise SystemExit(
-            f'error: cannot read config {path!r}: {exc}') from exc
+        raise SystemExit(f'error: cannot read config {path!r}: {exc}') from exc
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
     return cfg
+
+
+def load_cfg(config: str, options: list) -> Config:
+    """``load_config`` with ``--cfg-options``-style ``key=value`` strings."""
+    return load_config(
+        config, {
+            key: DictAction._parse_iterable(value)
+            for key, value in (opt.split('=', 1) for opt in options)
+        })
 
 
 def _typed_dicts(node, path: str):
@@ -46,8 +54,11 @@ def _arguments(cls) -> Optional[list]:
     params = inspect.signature(cls.__init__).parameters.values()
     if any(p.kind is p.VAR_KEYWORD for p in params):
         return None
-    return [p.name for p in params if p.name != 'self'
-            and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    return [
+        p.name for p in params
+        if p.name != 'self' and p.kind in (p.POSITIONAL_OR_KEYWORD,
+                                           p.KEYWORD_ONLY)
+    ]
 
 
 def check_model_config(model_cfg: dict, prefix: str = 'model') -> None:

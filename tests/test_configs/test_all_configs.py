@@ -24,12 +24,13 @@ import os.path as osp
 import pytest
 import torch
 from mmengine.config import Config
-from tiny_datasets import IMG_SIZE, write_coco, write_voc
+
+from mmkd.models.distillers.export import is_distiller
+from mmkd.testing.tiny_datasets import IMG_SIZE, write_coco, write_voc
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIGS = sorted(
-    osp.relpath(path, ROOT)
-    for folder in ('faster_rcnn', 'kd')
+    osp.relpath(path, ROOT) for folder in ('faster_rcnn', 'kd')
     for path in glob.glob(osp.join(ROOT, 'configs', folder, '*.py')))
 SYNTHETIC_BASE = osp.join(ROOT, 'configs', '_base_', 'datasets',
                           'synthetic_coco.py')
@@ -60,7 +61,8 @@ def shrink_options(model: dict, prefix: str) -> dict:
     ranks = model['backbone'].get('tucker_ranks') or {}
     for conv, (r_in, r_out) in ranks.items():
         opts[f'{prefix}backbone.tucker_ranks.{conv}'] = [
-            _scaled(r_in), _scaled(r_out)]
+            _scaled(r_in), _scaled(r_out)
+        ]
     return opts
 
 
@@ -96,16 +98,16 @@ def tiny_scale(scale) -> tuple:
     (a config's half scale stays half); tiny configs are kept."""
     if min(scale) < PAPER_SHORT_SIDE // 2:
         return tuple(scale)
-    return tuple(max(1, round(s * IMG_SIZE / PAPER_SHORT_SIDE))
-                 for s in scale)
+    return tuple(max(1, round(s * IMG_SIZE / PAPER_SHORT_SIDE)) for s in scale)
 
 
 def class_names(dataset: dict) -> tuple:
     """The dataset's classes: its metainfo's, or its type's defaults."""
     import mmdet.datasets
     classes = (dataset.get('metainfo') or {}).get('classes')
-    return tuple(classes or getattr(mmdet.datasets,
-                                    dataset['type']).METAINFO['classes'])
+    return tuple(
+        classes
+        or getattr(mmdet.datasets, dataset['type']).METAINFO['classes'])
 
 
 def data_options(cfg: Config, root: str) -> dict:
@@ -113,8 +115,10 @@ def data_options(cfg: Config, root: str) -> dict:
     opts = {'train_dataloader.batch_size': 2, 'train_cfg.max_epochs': 1}
     for split in ('train', 'val'):
         loader = f'{split}_dataloader'
-        opts.update({f'{loader}.num_workers': 0,
-                     f'{loader}.persistent_workers': False})
+        opts.update({
+            f'{loader}.num_workers': 0,
+            f'{loader}.persistent_workers': False
+        })
         for path, dataset in leaf_datasets(cfg[loader]['dataset'],
                                            f'{loader}.dataset'):
             opts[f'{path}.data_root'] = root
@@ -144,18 +148,24 @@ def write_tiny_data(cfg: Config, root: str) -> None:
 
 def expected_losses(model: dict) -> set:
     """Loss keys of one step: hard terms and each enabled distill term."""
-    if model['type'] != 'TwoStageDistiller':
+    if not is_distiller(model):
         return set(HARD_LOSSES)
-    terms = {name for name, loss in model['distill_losses'].items()
-             if loss is not None}
-    return ({f'student.{k}' for k in HARD_LOSSES} |
-            {f'distill.loss_{name}' for name in terms})
+    terms = {
+        name
+        for name, loss in model['distill_losses'].items() if loss is not None
+    }
+    return ({f'student.{k}'
+             for k in HARD_LOSSES}
+            | {f'distill.loss_{name}'
+               for name in terms})
 
 
 @pytest.mark.parametrize('config', [
-    pytest.param(path, marks=pytest.mark.skipif(
-        'synthetic' in path and not osp.isfile(SYNTHETIC_BASE),
-        reason='configs/_base_/datasets/synthetic_coco.py is missing'))
+    pytest.param(
+        path,
+        marks=pytest.mark.skipif(
+            'synthetic' in path and not osp.isfile(SYNTHETIC_BASE),
+            reason='configs/_base_/datasets/synthetic_coco.py is missing'))
     for path in CONFIGS
 ])
 @pytest.mark.filterwarnings('ignore:TwoStageDistiller. teacher_ckpt is None')
@@ -173,26 +183,33 @@ def test_config_trains_one_iteration(config, tmp_path, monkeypatch):
     root = str(tmp_path / 'data') + '/'
     write_tiny_data(cfg, root)
     opts = data_options(cfg, root)
-    opts.update(distiller_options(model) if model['type'] ==
-                'TwoStageDistiller' else shrink_options(model, 'model.'))
-    opts.update({'work_dir': str(tmp_path / 'work'),
-                 'default_hooks.logger.interval': 1,
-                 'visualizer.name': f'visualizer_{tmp_path.name}'})
+    opts.update(
+        distiller_options(model) if is_distiller(model) else shrink_options(
+            model, 'model.'))
+    opts.update({
+        'work_dir': str(tmp_path / 'work'),
+        'default_hooks.logger.interval': 1,
+        'visualizer.name': f'visualizer_{tmp_path.name}'
+    })
     cfg.merge_from_dict(opts)
 
     runner = build_runner(cfg)
     runner.train()
 
     assert runner.iter == 1
-    logged = {key[len('train/'):]: value.current()
-              for key, value in runner.message_hub.log_scalars.items()
-              if key.startswith('train/') and 'loss' in key}
+    logged = {
+        key[len('train/'):]: value.current()
+        for key, value in runner.message_hub.log_scalars.items()
+        if key.startswith('train/') and 'loss' in key
+    }
     wanted = expected_losses(model)
     assert wanted <= set(logged), sorted(set(wanted) - set(logged))
-    if model['type'] == 'TwoStageDistiller':
+    if is_distiller(model):
         # only enabled terms are computed (RPN off for the half-size pair)
-        assert {k for k in logged if k.startswith('distill.')} == {
-            k for k in wanted if k.startswith('distill.')}
+        assert {k
+                for k in logged if k.startswith('distill.')
+                } == {k
+                      for k in wanted if k.startswith('distill.')}
     for key, value in logged.items():
         assert value == value and abs(value) != float('inf'), (key, value)
     assert osp.isfile(osp.join(cfg.work_dir, 'epoch_1.pth'))

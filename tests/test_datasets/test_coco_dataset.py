@@ -17,13 +17,15 @@ PIPELINE = [
     dict(type='PackDetInputs')
 ]
 CATEGORIES = [dict(id=1, name='disc'), dict(id=2, name='ring')]
-GOOD_IMAGES = [dict(id=1, file_name='a.png', width=64, height=48),
-               dict(id=2, file_name='b.png', width=64, height=48)]
+GOOD_IMAGES = [
+    dict(id=1, file_name='a.png', width=64, height=48),
+    dict(id=2, file_name='b.png', width=64, height=48)
+]
 
 
 def _ann(i, image_id, bbox):
-    return dict(id=i, image_id=image_id, category_id=1, bbox=bbox,
-                area=100, iscrowd=0)
+    return dict(
+        id=i, image_id=image_id, category_id=1, bbox=bbox, area=100, iscrowd=0)
 
 
 GOOD_ANNS = [_ann(1, 1, [4, 4, 20, 20]), _ann(2, 2, [8, 8, 30, 30])]
@@ -35,13 +37,20 @@ def _write(root, content=None, images=None):
     for name in ('a.png', 'b.png'):
         cv2.imwrite(str(root / name), np.full((48, 64, 3), 90, np.uint8))
     if content is None:
-        content = json.dumps(dict(images=images or GOOD_IMAGES,
-                                  annotations=GOOD_ANNS,
-                                  categories=CATEGORIES))
+        content = json.dumps(
+            dict(
+                images=images or GOOD_IMAGES,
+                annotations=GOOD_ANNS,
+                categories=CATEGORIES))
     (root / 'ann.json').write_text(content)
-    return dict(type='CocoDataset', data_root=str(root), ann_file='ann.json',
-                data_prefix=dict(img=''), metainfo=dict(classes=('disc', )),
-                filter_cfg=None, pipeline=PIPELINE)
+    return dict(
+        type='CocoDataset',
+        data_root=str(root),
+        ann_file='ann.json',
+        data_prefix=dict(img=''),
+        metainfo=dict(classes=('disc', )),
+        filter_cfg=None,
+        pipeline=PIPELINE)
 
 
 def _build(cfg, **kwargs):
@@ -62,19 +71,25 @@ BAD_FILES = {
     'empty': ('', 'is empty'),
     'not json': ('{"images": [', 'is not valid JSON'),
     'a list': ('[]', 'holds a JSON list'),
-    'no annotations': (json.dumps(dict(images=GOOD_IMAGES,
-                                       categories=CATEGORIES)),
-                       "has no 'annotations' list"),
-    'annotation without bbox': (json.dumps(dict(
-        images=GOOD_IMAGES, categories=CATEGORIES,
-        annotations=[dict(id=1, image_id=1, category_id=1)])),
-        r"annotations\[0\] has no \['bbox'\]"),
-    'bad bbox': (json.dumps(dict(
-        images=GOOD_IMAGES, categories=CATEGORIES,
-        annotations=[_ann(1, 1, [1, 2, 3])])),
-        r'annotations\[0\]\.bbox=\[1, 2, 3\] is not \[x, y, width, height\]'),
-    'no images': (json.dumps(dict(images=[], annotations=[],
-                                  categories=CATEGORIES)), 'lists no images'),
+    'no annotations':
+    (json.dumps(dict(images=GOOD_IMAGES,
+                     categories=CATEGORIES)), "has no 'annotations' list"),
+    'annotation without bbox': (json.dumps(
+        dict(
+            images=GOOD_IMAGES,
+            categories=CATEGORIES,
+            annotations=[dict(id=1, image_id=1, category_id=1)])),
+                                r"annotations\[0\] has no \['bbox'\]"),
+    'bad bbox':
+    (json.dumps(
+        dict(
+            images=GOOD_IMAGES,
+            categories=CATEGORIES,
+            annotations=[_ann(1, 1, [1, 2, 3])])),
+     r'annotations\[0\]\.bbox=\[1, 2, 3\] is not \[x, y, width, height\]'),
+    'no images':
+    (json.dumps(dict(images=[], annotations=[],
+                     categories=CATEGORIES)), 'lists no images'),
 }
 
 
@@ -94,26 +109,34 @@ def test_missing_annotation_file_is_named(tmp_path):
         _build(cfg, ann_file='nope.json')
 
 
-@pytest.mark.parametrize('bbox, fitted, status', [
-    ([4, 4, 20, 20], [4, 4, 20, 20], 'inside'),
-    ([-10, 40, 30, 20], [0, 40, 20, 8], 'clipped'),   # 64 x 48 image
-    ([50, -5, 30, 10], [50, 0, 14, 5], 'clipped'),
-    ([70, 10, 10, 10], None, 'outside'),
-    ([63.5, 10, 10, 10], None, 'outside'),           # 0.5 px inside
-    ([10, 10, 0, 10], None, 'zero_area'),
-    ([10, 10, 12, 0.5], None, 'zero_area'),
-])
+@pytest.mark.parametrize(
+    'bbox, fitted, status',
+    [
+        ([4, 4, 20, 20], [4, 4, 20, 20], 'inside'),
+        ([-10, 40, 30, 20], [0, 40, 20, 8], 'clipped'),  # 64 x 48 image
+        ([50, -5, 30, 10], [50, 0, 14, 5], 'clipped'),
+        ([70, 10, 10, 10], None, 'outside'),
+        ([63.5, 10, 10, 10], None, 'outside'),  # 0.5 px inside
+        ([10, 10, 0, 10], None, 'zero_area'),
+        ([10, 10, 12, 0.5], None, 'zero_area'),
+    ])
 def test_fit_box(bbox, fitted, status):
     assert fit_box(bbox, 64, 48) == (fitted, status)
 
 
-def test_boxes_are_clipped_and_skipped_with_one_warning(tmp_path,
-                                                        warnings_log):
-    anns = [_ann(1, 1, [4, 4, 20, 20]), _ann(2, 1, [-10, 40, 30, 20]),
-            _ann(3, 1, [70, 10, 10, 10]), _ann(4, 2, [10, 10, 0, 10]),
-            _ann(5, 2, [50, -5, 30, 10])]
-    cfg = _write(tmp_path, json.dumps(dict(
-        images=GOOD_IMAGES, annotations=anns, categories=CATEGORIES)))
+def test_boxes_are_clipped_and_skipped_with_one_warning(
+        tmp_path, warnings_log):
+    anns = [
+        _ann(1, 1, [4, 4, 20, 20]),
+        _ann(2, 1, [-10, 40, 30, 20]),
+        _ann(3, 1, [70, 10, 10, 10]),
+        _ann(4, 2, [10, 10, 0, 10]),
+        _ann(5, 2, [50, -5, 30, 10])
+    ]
+    cfg = _write(
+        tmp_path,
+        json.dumps(
+            dict(images=GOOD_IMAGES, annotations=anns, categories=CATEGORIES)))
     dataset = _build(cfg)
     boxes = [[inst['bbox'] for inst in dataset.get_data_info(i)['instances']]
              for i in range(2)]
@@ -129,8 +152,9 @@ def _corrupt(tmp_path, name, content):
     (tmp_path / name).write_bytes(content)
 
 
-@pytest.mark.parametrize('content', [b'', b'\x89PNG\r\n\x1a\nnot really',
-                                     bytes(range(256)) * 8])
+@pytest.mark.parametrize(
+    'content', [b'', b'\x89PNG\r\n\x1a\nnot really',
+                bytes(range(256)) * 8])
 def test_undecodable_image_names_the_file(tmp_path, content):
     _corrupt(tmp_path, 'bad.png', content)
     with pytest.raises(ImageDecodeError, match=r"bad\.png") as info:
@@ -139,9 +163,9 @@ def test_undecodable_image_names_the_file(tmp_path, content):
 
 
 def test_truncated_png_names_the_file(tmp_path):
-    cv2.imwrite(str(tmp_path / 'full.png'),
-                np.random.default_rng(0).integers(0, 255, (48, 64, 3),
-                                                  dtype=np.uint8))
+    cv2.imwrite(
+        str(tmp_path / 'full.png'),
+        np.random.default_rng(0).integers(0, 255, (48, 64, 3), dtype=np.uint8))
     data = (tmp_path / 'full.png').read_bytes()
     _corrupt(tmp_path, 'cut.png', data[:len(data) // 2])
     with pytest.raises(ImageDecodeError, match=r"cut\.png"):

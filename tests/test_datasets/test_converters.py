@@ -35,8 +35,8 @@ def _write_kitti(root):
     labels.mkdir()
     images.mkdir()
     (labels / '000000.txt').write_text('\n'.join(KITTI_LINES))
-    (labels / '000001.txt').write_text(
-        f'Car 0.00 0 0.0 0.0 0.0 10.0 10.0 {_TAIL}\n')
+    (labels /
+     '000001.txt').write_text(f'Car 0.00 0 0.0 0.0 0.0 10.0 10.0 {_TAIL}\n')
     (labels / '000002.txt').write_text('')  # its image is missing
     for frame in ('000000', '000001'):
         Image.new('RGB', (100, 50)).save(images / f'{frame}.png')
@@ -45,8 +45,8 @@ def _write_kitti(root):
 
 def test_parse_label_line():
     obj = parse_label_line(KITTI_LINES[0])
-    assert obj == dict(type='Car', truncated=0.0, occluded=0,
-                       bbox=(10.0, 5.0, 50.0, 30.0))
+    assert obj == dict(
+        type='Car', truncated=0.0, occluded=0, bbox=(10.0, 5.0, 50.0, 30.0))
     with pytest.raises(ValueError, match='expected 15 fields'):
         parse_label_line(KITTI_LINES[4])
     with pytest.raises(ValueError, match='x2 > x1'):
@@ -58,19 +58,27 @@ def test_kitti_convert_counts_and_boxes(tmp_path, caplog):
     from mmkd.datasets.converters.common import ConversionStats
     stats = ConversionStats()
     with caplog.at_level(logging.WARNING, logger='mmkd.converters'):
-        coco = convert_split(['000000', '000001', '000002'], label_dir,
-                             image_dir, stats=stats)
+        coco = convert_split(['000000', '000001', '000002'],
+                             label_dir,
+                             image_dir,
+                             stats=stats)
     assert dict(stats) == {
-        'images': 2, 'annotations': 4, 'dropped/Van': 1,
-        'dropped/DontCare': 1, 'malformed_lines': 5, 'clipped': 2,
-        'zero_area': 1, 'missing_images': 1}
+        'images': 2,
+        'annotations': 4,
+        'dropped/Van': 1,
+        'dropped/DontCare': 1,
+        'malformed_lines': 5,
+        'clipped': 2,
+        'zero_area': 1,
+        'missing_images': 1
+    }
     # file:line of every malformed line is logged (lines 5-9).
     for lineno in range(5, 10):
         assert f'000000.txt:{lineno}:' in caplog.text
     assert 'image_2/000002.png is missing' in caplog.text
     assert [c['name'] for c in coco['categories']] == list(KITTI_CLASSES)
-    assert coco['images'][0] == dict(id=1, file_name='000000.png',
-                                     width=100, height=50)
+    assert coco['images'][0] == dict(
+        id=1, file_name='000000.png', width=100, height=50)
     boxes = [(a['image_id'], a['category_id'], a['bbox'])
              for a in coco['annotations']]
     assert boxes == [
@@ -97,8 +105,9 @@ def test_split_ids_is_deterministic():
 def _load_tool(name):
     import importlib.util
     import os.path as osp
-    path = osp.join(osp.dirname(__file__), '..', '..', 'tools',
-                    'dataset_converters', name + '.py')
+    path = osp.join(
+        osp.dirname(__file__), '..', '..', 'tools', 'dataset_converters',
+        name + '.py')
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -112,8 +121,10 @@ def test_kitti2coco_cli_with_split_files(tmp_path):
     out = tmp_path / 'out'
     _load_tool('kitti2coco').main([
         str(tmp_path), '--label-dir', label_dir, '--image-dir', image_dir,
-        '--out-dir', str(out), '--split-file', f'train={tmp_path}/train.txt',
-        '--split-file', f'val={tmp_path}/val.txt'])
+        '--out-dir',
+        str(out), '--split-file', f'train={tmp_path}/train.txt',
+        '--split-file', f'val={tmp_path}/val.txt'
+    ])
     train = json.loads((out / 'kitti_train.json').read_text())
     val = json.loads((out / 'kitti_val.json').read_text())
     assert [i['file_name'] for i in train['images']] == ['000000.png']
@@ -122,10 +133,9 @@ def test_kitti2coco_cli_with_split_files(tmp_path):
 
 
 def _xml(filename, size, objects):
-    objs = ''.join(
-        f'<object><name>{w}</name><bndbox><xmin>{b[0]}</xmin>'
-        f'<ymin>{b[1]}</ymin><xmax>{b[2]}</xmax><ymax>{b[3]}</ymax>'
-        f'</bndbox></object>' for w, b in objects)
+    objs = ''.join(f'<object><name>{w}</name><bndbox><xmin>{b[0]}</xmin>'
+                   f'<ymin>{b[1]}</ymin><xmax>{b[2]}</xmax><ymax>{b[3]}</ymax>'
+                   f'</bndbox></object>' for w, b in objects)
     size_xml = (f'<size><width>{size[0]}</width><height>{size[1]}</height>'
                 f'</size>' if size else '')
     return (f'<annotation><folder>x</folder><filename>{filename}</filename>'
@@ -135,12 +145,16 @@ def _xml(filename, size, objects):
 def _write_ilsvrc(root):
     ann = root / 'Annotations' / 'DET' / 'val'
     ann.mkdir(parents=True)
-    (ann / 'a.xml').write_text(_xml('a', (100, 80), [
-        ('n001', (10, 20, 50, 60)),  # kept
-        ('n003', (0, 0, 120, 40)),  # clipped to x2 = 100
-        ('n999', (1, 1, 5, 5)),  # unknown wnid
-        ('n002', (30, 30, 30, 40)),  # degenerate
-    ]))
+    (ann / 'a.xml').write_text(
+        _xml(
+            'a',
+            (100, 80),
+            [
+                ('n001', (10, 20, 50, 60)),  # kept
+                ('n003', (0, 0, 120, 40)),  # clipped to x2 = 100
+                ('n999', (1, 1, 5, 5)),  # unknown wnid
+                ('n002', (30, 30, 30, 40)),  # degenerate
+            ]))
     (ann / 'b.xml').write_text(_xml('b', (64, 64), []))  # no objects
     (ann / 'c.xml').write_text('<annotation><size><width>1')  # bad XML
     bad_box = ('n001', (1, 2, 'x', 9))  # non-numeric coordinate
@@ -168,10 +182,11 @@ def test_load_meta_mat(tmp_path):
     dtype = [('ILSVRC2014_DET_ID', 'O'), ('WNID', 'O'), ('name', 'O')]
     # Ids > 200 are hierarchy nodes of meta_det.mat, not classes.
     synsets = np.array([(2, 'n002', 'hot dog'), (1, 'n001', 'cat'),
-                        (201, 'n500', 'animal')], dtype=dtype)
+                        (201, 'n500', 'animal')],
+                       dtype=dtype)
     savemat(str(tmp_path / 'meta_det.mat'), {'synsets': synsets[None]})
-    assert load_meta(str(tmp_path / 'meta_det.mat')) == [
-        ('n001', 'cat'), ('n002', 'hot dog')]
+    assert load_meta(str(tmp_path / 'meta_det.mat')) == [('n001', 'cat'),
+                                                         ('n002', 'hot dog')]
 
 
 def test_ilsvrc_det_to_coco(tmp_path, caplog):
@@ -181,17 +196,23 @@ def test_ilsvrc_det_to_coco(tmp_path, caplog):
     assert files == [f'val/{c}.xml' for c in 'abcde']
     with caplog.at_level(logging.WARNING, logger='mmkd.converters'):
         coco, stats = ilsvrc_det_to_coco(ann_dir, files, synsets)
-    assert dict(stats) == {'images': 2, 'annotations': 2, 'clipped': 1,
-                           'unknown_class': 1, 'degenerate_boxes': 1,
-                           'malformed_files': 3}
+    assert dict(stats) == {
+        'images': 2,
+        'annotations': 2,
+        'clipped': 1,
+        'unknown_class': 1,
+        'degenerate_boxes': 1,
+        'malformed_files': 3
+    }
     for name in ('val/c.xml', 'val/d.xml', 'val/e.xml'):
         assert f'{name}:' in caplog.text
     assert [(i['id'], i['file_name'], i['width']) for i in coco['images']] \
         == [(1, 'val/a.JPEG', 100), (2, 'val/b.JPEG', 64)]
-    assert [(a['category_id'], a['bbox']) for a in coco['annotations']] == [
-        (1, [10.0, 20.0, 40.0, 40.0]), (3, [0.0, 0.0, 100.0, 40.0])]
-    assert [c['name'] for c in coco['categories']] == [
-        'cat', 'hot dog', 'zebra']
+    assert [(a['category_id'], a['bbox'])
+            for a in coco['annotations']] == [(1, [10.0, 20.0, 40.0, 40.0]),
+                                              (3, [0.0, 0.0, 100.0, 40.0])]
+    assert [c['name']
+            for c in coco['categories']] == ['cat', 'hot dog', 'zebra']
 
 
 def test_ilsvrc_cli_with_image_set(tmp_path):
@@ -200,8 +221,11 @@ def test_ilsvrc_cli_with_image_set(tmp_path):
     (tmp_path / 'val.txt').write_text('val/a 1\nval/b 2\n')
     out = tmp_path / 'out.json'
     _load_tool('ilsvrc_det2coco').main([
-        ann_dir, '--meta', str(tmp_path / 'meta.txt'), '--image-set',
-        str(tmp_path / 'val.txt'), '--out', str(out)])
+        ann_dir, '--meta',
+        str(tmp_path / 'meta.txt'), '--image-set',
+        str(tmp_path / 'val.txt'), '--out',
+        str(out)
+    ])
     coco = json.loads(out.read_text())
     assert len(coco['images']) == 2 and len(coco['annotations']) == 2
 
@@ -215,4 +239,5 @@ def test_ilsvrc_class_names_match_config():
     assert check_class_names(synsets) == []
     synsets[3] = ('n3', 'gnu')
     assert check_class_names(synsets) == [
-        "class 4: 'gnu' instead of 'antelope'"]
+        "class 4: 'gnu' instead of 'antelope'"
+    ]

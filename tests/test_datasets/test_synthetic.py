@@ -7,12 +7,12 @@ import os.path as osp
 import cv2
 import numpy as np
 import pytest
-from helpers import ROOT, data_overrides
 from pycocotools.coco import COCO
 
 from mmkd.datasets import synthetic
 from mmkd.datasets.synthetic import (SPLITS, SYNTHETIC_CLASSES,
                                      generate_synthetic_coco)
+from mmkd.testing import ROOT, data_overrides
 
 TINY = dict(num_train=6, num_val=6, num_test=6, img_size=(64, 64))
 CLI = osp.join(ROOT, 'tools', 'dataset_converters', 'generate_synthetic.py')
@@ -44,8 +44,9 @@ def test_same_seed_same_bytes_other_seed_other_data(tmp_path):
     assert len(files_a) == 18 + 3 + 1
     assert files_a == _files(b)
     assert sorted(files_c) == sorted(files_a)
-    changed = [k for k in files_a
-               if k != 'settings.json' and files_a[k] != files_c[k]]
+    changed = [
+        k for k in files_a if k != 'settings.json' and files_a[k] != files_c[k]
+    ]
     assert len(changed) == 18 + 3
     # The splits come from independent streams: no image is repeated.
     assert len({files_a[f'{s}/000000.png'] for s in SPLITS}) == 3
@@ -77,14 +78,14 @@ def test_every_class_sizes_and_summary(tmp_path):
     summary = generate_synthetic_coco(
         str(tmp_path), num_train=40, num_val=1, num_test=1, seed=0)
     coco = _load(str(tmp_path), 'train')
-    counts = np.bincount([a['category_id'] - 1 for a in coco.dataset[
-        'annotations']], minlength=6)
+    counts = np.bincount(
+        [a['category_id'] - 1 for a in coco.dataset['annotations']],
+        minlength=6)
     assert summary['train']['class_counts'] == dict(
         zip(SYNTHETIC_CLASSES, counts.tolist()))
     assert summary['train']['images'] == 40
     assert counts.min() >= 5  # about 40 * 3.5 / 6 = 23 per class
-    sides = np.array([max(a['bbox'][2:]) for a in coco.dataset[
-        'annotations']])
+    sides = np.array([max(a['bbox'][2:]) for a in coco.dataset['annotations']])
     # Default sizes: 8 px to 3/8 of 128 = 48 px (times aspect and rotation).
     assert sides.min() < 12 and sides.max() > 36
     assert sides.min() >= 5 and sides.max() <= 48 * 1.12 * 1.42
@@ -95,8 +96,8 @@ def test_occluded_objects_are_dropped(tmp_path):
     loose, strict = str(tmp_path / 'loose'), str(tmp_path / 'strict')
     generate_synthetic_coco(loose, min_visible=0.0, seed=1, **TINY)
     generate_synthetic_coco(strict, min_visible=0.99, seed=1, **TINY)
-    assert _files(loose)['train/000003.png'] == _files(strict)[
-        'train/000003.png']
+    assert _files(loose)['train/000003.png'] == _files(
+        strict)['train/000003.png']
     n_loose = n_strict = 0
     for split in SPLITS:
         boxes = [{(a['image_id'], tuple(a['bbox']))
@@ -111,8 +112,7 @@ def test_bad_sizes_are_refused(tmp_path):
     with pytest.raises(ValueError, match='min_size <= max_size'):
         generate_synthetic_coco(str(tmp_path), min_size=20, max_size=10)
     with pytest.raises(ValueError, match='<= min.img_size. / 2'):
-        generate_synthetic_coco(str(tmp_path), img_size=(64, 64),
-                                max_size=40)
+        generate_synthetic_coco(str(tmp_path), img_size=(64, 64), max_size=40)
 
 
 def _cli():
@@ -125,8 +125,10 @@ def _cli():
 def test_cli_skips_regenerates_and_never_leaves_half_data(
         tmp_path, capsys, monkeypatch):
     main, out = _cli(), str(tmp_path / 'syn')
-    small = ['--out', out, '--num-train', '3', '--num-val', '2',
-             '--num-test', '2', '--img-size', '64', '64']
+    small = [
+        '--out', out, '--num-train', '3', '--num-val', '2', '--num-test', '2',
+        '--img-size', '64', '64'
+    ]
     assert main(small) == 0
     assert 'Generating' in capsys.readouterr().out
     stamp = os.stat(osp.join(out, 'train', '000000.png')).st_mtime_ns
@@ -143,6 +145,7 @@ def test_cli_skips_regenerates_and_never_leaves_half_data(
     def killed(out_dir, **kwargs):
         os.makedirs(osp.join(out_dir, 'train'))
         raise KeyboardInterrupt
+
     monkeypatch.setattr(synthetic, 'generate_synthetic_coco', killed)
     with pytest.raises(KeyboardInterrupt):
         main(small + ['--seed', '2'])
@@ -174,8 +177,7 @@ def test_dataset_config_builds_through_mmdet(tmp_path):
     for split in SPLITS:
         dataset = DATASETS.build(cfg[f'{split}_dataloader'].dataset)
         assert dataset.metainfo['classes'] == SYNTHETIC_CLASSES
-        assert osp.dirname(dataset[0]['data_samples'].img_path).endswith(
-            split)
+        assert osp.dirname(dataset[0]['data_samples'].img_path).endswith(split)
     train = DATASETS.build(cfg.train_dataloader.dataset)
     assert 0 < len(train) <= 6
     sample = train[0]

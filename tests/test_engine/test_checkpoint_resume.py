@@ -6,20 +6,20 @@ import pickle
 import numpy as np
 import pytest
 import torch
-from helpers import TINY_CONFIG, data_overrides
 from mmengine.config import Config
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
 from mmengine.runner.checkpoint import _load_checkpoint
 
 import mmkd  # noqa: F401  (allow-lists MMEngine's checkpoint types)
+from mmkd.testing import TINY_CONFIG, data_overrides
 
 
 def _iter_runner(work_dir, data_root, max_iters, load_from=None):
     cfg = Config.fromfile(TINY_CONFIG)
     cfg.merge_from_dict(data_overrides(data_root))
-    cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters,
-                         val_interval=10**6)
+    cfg.train_cfg = dict(
+        type='IterBasedTrainLoop', max_iters=max_iters, val_interval=10**6)
     cfg.val_dataloader = cfg.val_cfg = cfg.val_evaluator = None
     cfg.default_hooks.checkpoint = dict(
         type='CheckpointHook', interval=2, by_epoch=False)
@@ -37,8 +37,10 @@ class _Snapshot(Hook):
 
     def before_train(self, runner):
         self.iter = runner.iter
-        self.weights = {k: v.clone()
-                        for k, v in runner.model.state_dict().items()}
+        self.weights = {
+            k: v.clone()
+            for k, v in runner.model.state_dict().items()
+        }
         self.optim = copy.deepcopy(runner.optim_wrapper.state_dict())
 
 
@@ -51,8 +53,8 @@ def test_resume_continues_exactly(tiny_data, tmp_path):
     assert ckpt['meta']['iter'] == 2
     assert 'message_hub' in ckpt and 'optimizer' in ckpt
 
-    runner = _iter_runner(work_dir, tiny_data, max_iters=4,
-                          load_from=ckpt_path)
+    runner = _iter_runner(
+        work_dir, tiny_data, max_iters=4, load_from=ckpt_path)
     snapshot = _Snapshot()
     runner.register_hook(snapshot)
     runner.train()

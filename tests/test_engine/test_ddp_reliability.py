@@ -8,11 +8,11 @@ import time
 
 import pytest
 import torch
-from helpers import (KD_FAULTS_CONFIG, PLUGIN_ENV, PYTHON, ROOT, free_port,
-                     kd_train_options, load_tool)
 from mmengine.config import Config
 
 from mmkd.engine import launch
+from mmkd.testing import (KD_FAULTS_CONFIG, PYTHON, ROOT, free_port,
+                          kd_train_options, load_tool)
 
 train_tool = load_tool('train')
 
@@ -20,14 +20,25 @@ train_tool = load_tool('train')
 def _dist_train(work_dir, options, env, timeout):
     """tools/dist_train.sh with 2 processes; ``(returncode, output,
     seconds)``. The whole process group is killed if it overruns."""
-    args = ['bash', 'tools/dist_train.sh', KD_FAULTS_CONFIG, '2',
-            '--work-dir', str(work_dir), '--cfg-options', *options]
-    env = dict(os.environ, OMP_NUM_THREADS='1', PORT=free_port(),
-               PYTHON=PYTHON, **PLUGIN_ENV, **env)
+    args = [
+        'bash', 'tools/dist_train.sh', KD_FAULTS_CONFIG, '2', '--work-dir',
+        str(work_dir), '--cfg-options', *options
+    ]
+    env = dict(
+        os.environ,
+        OMP_NUM_THREADS='1',
+        PORT=free_port(),
+        PYTHON=PYTHON,
+        **env)
     start = time.monotonic()
-    proc = subprocess.Popen(args, cwd=ROOT, env=env, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        args,
+        cwd=ROOT,
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True)
     try:
         output, _ = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -52,10 +63,12 @@ def _single_process(k, options, tmp_path, monkeypatch):
     record.mkdir()
     monkeypatch.setenv('MMKD_TEST_RECORD', str(record))
     train_tool.main([
-        KD_FAULTS_CONFIG, '--work-dir', str(tmp_path / f'run{k}'),
-        '--cfg-options', *options, f'train_dataloader.dataset.indices=[{k}]',
+        KD_FAULTS_CONFIG, '--work-dir',
+        str(tmp_path / f'run{k}'), '--cfg-options', *options,
+        f'train_dataloader.dataset.indices=[{k}]',
         f'experiment_name=single{k}_{tmp_path.name}',
-        f'visualizer.name=single{k}_{tmp_path.name}'])
+        f'visualizer.name=single{k}_{tmp_path.name}'
+    ])
     return torch.load(record / 'rank0.pth')
 
 
@@ -73,14 +86,18 @@ def test_ddp_matches_single_processes(tiny_data, tiny_teacher, tmp_path,
     options = kd_train_options(tiny_data, tiny_teacher) + [
         'train_dataloader.batch_size=1', 'train_cfg.max_epochs=1',
         'train_dataloader.sampler.shuffle=False',
-        'train_dataloader.dataset.indices=[0,1]']  # rank r gets image r
+        'train_dataloader.dataset.indices=[0,1]'
+    ]  # rank r gets image r
     (tmp_path / 'ddp').mkdir()
-    code, output, _ = _dist_train(tmp_path / 'ddp_run', options, {
-        'MMKD_TEST_RECORD': str(tmp_path / 'ddp')}, timeout=300)
+    code, output, _ = _dist_train(
+        tmp_path / 'ddp_run',
+        options, {'MMKD_TEST_RECORD': str(tmp_path / 'ddp')},
+        timeout=300)
     assert code == 0, output[-3000:]
     ddp = [torch.load(tmp_path / 'ddp' / f'rank{r}.pth') for r in (0, 1)]
-    single = [_single_process(k, options, tmp_path, monkeypatch)
-              for k in (0, 1)]
+    single = [
+        _single_process(k, options, tmp_path, monkeypatch) for k in (0, 1)
+    ]
     # The first iteration's losses: per rank (observed equal to the last
     # bit) and their mean, the objective of the DDP step.
     for r in (0, 1):
@@ -96,8 +113,8 @@ def test_ddp_matches_single_processes(tiny_data, tiny_teacher, tmp_path,
     assert max((s0[k] - s1[k]).abs().max() for k in s0) > 1e-4
     for key, value in ddp[0]['params'].items():
         assert torch.equal(value, ddp[1]['params'][key]), key
-        assert torch.allclose(value, (s0[key] + s1[key]) / 2, rtol=0,
-                              atol=1e-6), key
+        assert torch.allclose(
+            value, (s0[key] + s1[key]) / 2, rtol=0, atol=1e-6), key
 
 
 @pytest.mark.parametrize('fault', ['raise', 'hang'])
@@ -111,9 +128,12 @@ def test_a_failing_rank_stops_the_job(tiny_data, tiny_teacher, tmp_path,
     timeout = 10 if fault == 'hang' else 60  # seconds, for gloo
     options = kd_train_options(tiny_data, tiny_teacher) + [
         'train_dataloader.batch_size=1', 'train_cfg.max_epochs=1',
-        f'env_cfg.dist_cfg.timeout={timeout}']
-    code, output, seconds = _dist_train(tmp_path, options, {
-        'MMKD_TEST_FAIL_RANK': '1:1' + (':hang' if fault == 'hang' else '')},
+        f'env_cfg.dist_cfg.timeout={timeout}'
+    ]
+    code, output, seconds = _dist_train(
+        tmp_path,
+        options,
+        {'MMKD_TEST_FAIL_RANK': '1:1' + (':hang' if fault == 'hang' else '')},
         timeout=240)
     assert code != 0
     if fault == 'raise':
@@ -128,12 +148,13 @@ def test_gloo_timeout_comes_from_the_config(monkeypatch):
     monkeypatch.setattr(launch.torch_dist, 'is_initialized', lambda: False)
     monkeypatch.setattr(launch.torch_dist, 'init_process_group',
                         lambda **kwargs: calls.append(kwargs))
-    for key, value in dict(RANK='0', WORLD_SIZE='2', MASTER_ADDR='127.0.0.1',
-                           MASTER_PORT='29500').items():
+    for key, value in dict(
+            RANK='0', WORLD_SIZE='2', MASTER_ADDR='127.0.0.1',
+            MASTER_PORT='29500').items():
         monkeypatch.setenv(key, value)
-    cfg = Config(dict(env_cfg=dict(dist_cfg=dict(backend='nccl',
-                                                 timeout=45))))
+    cfg = Config(dict(env_cfg=dict(dist_cfg=dict(backend='nccl', timeout=45))))
     launch.setup_launcher(cfg, 'pytorch')
-    assert calls == [dict(backend='gloo',
-                          timeout=datetime.timedelta(seconds=45))]
+    assert calls == [
+        dict(backend='gloo', timeout=datetime.timedelta(seconds=45))
+    ]
     assert cfg.model_wrapper_cfg.device_ids is None

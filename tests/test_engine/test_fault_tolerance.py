@@ -3,7 +3,7 @@
 The runs are ``tools/train.py tests/configs/tiny_kd_faults.py``: 3 epochs of 2
 iterations, a checkpoint per epoch, seed 0, deterministic kernels, no
 data loader workers and no validation (it would draw random numbers between
-epochs). ``tests/fault_plugins.py`` parks the child process at a chosen
+epochs). ``mmkd/testing/faults.py`` parks the child process at a chosen
 point so that the kill lands there every time.
 """
 import os
@@ -15,28 +15,30 @@ import time
 
 import pytest
 import torch
-from helpers import (KD_FAULTS_CONFIG, PLUGIN_ENV, PYTHON, ROOT,
-                     kd_train_options, run_tool)
 
 import mmkd  # noqa: F401  (allow-lists MMEngine's checkpoint types)
 from mmkd.engine.atomic_backend import atomic_write
-from mmkd.utils.checkpoint import latest_checkpoint
+from mmkd.engine.checkpoint import latest_checkpoint
+from mmkd.testing import (KD_FAULTS_CONFIG, PYTHON, ROOT, kd_train_options,
+                          run_tool)
 
 
 def _train(work_dir, options, resume=False):
-    args = [PYTHON, 'tools/train.py', KD_FAULTS_CONFIG, '--work-dir',
-            str(work_dir), '--cfg-options', *options]
+    args = [
+        PYTHON, 'tools/train.py', KD_FAULTS_CONFIG, '--work-dir',
+        str(work_dir), '--cfg-options', *options
+    ]
     return args + ['--resume'] if resume else args
 
 
 def _run_until_parked(args, marker, env, timeout=120):
     """Start ``args``; once the child wrote ``marker`` (it is parked
     there), SIGKILL it. Returns what the marker says."""
-    env = dict(os.environ, OMP_NUM_THREADS='1', MMKD_TEST_MARKER=str(marker),
-               **PLUGIN_ENV, **env)
+    env = dict(
+        os.environ, OMP_NUM_THREADS='1', MMKD_TEST_MARKER=str(marker), **env)
     with open(f'{marker}.log', 'w') as log:
-        proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=log,
-                                stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            args, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + timeout
         while not osp.exists(marker) and proc.poll() is None:
@@ -62,14 +64,15 @@ def _assert_same_training_state(expected_path, actual_path):
         # weights differ by up to ~0.26).
         assert torch.equal(value, actual['state_dict'][key]), key
     for idx, state in expected['optimizer']['state'].items():
-        assert torch.equal(state['momentum_buffer'],
-                           actual['optimizer']['state'][idx]
-                           ['momentum_buffer'])
+        assert torch.equal(
+            state['momentum_buffer'],
+            actual['optimizer']['state'][idx]['momentum_buffer'])
 
 
 def _final_names(work_dir):
-    return sorted(name for name in os.listdir(work_dir)
-                  if name.endswith('.pth') and not name.startswith('.'))
+    return sorted(
+        name for name in os.listdir(work_dir)
+        if name.endswith('.pth') and not name.startswith('.'))
 
 
 @pytest.fixture(scope='module')
@@ -81,7 +84,7 @@ def options(tiny_data, tiny_teacher):
 def uninterrupted(tmp_path_factory, options):
     """epoch_3.pth of the run that nothing interrupted."""
     work_dir = tmp_path_factory.mktemp('uninterrupted')
-    run_tool(_train(work_dir, options), env=PLUGIN_ENV)
+    run_tool(_train(work_dir, options))
     assert _final_names(work_dir) == [f'epoch_{i}.pth' for i in (1, 2, 3)]
     return str(work_dir / 'epoch_3.pth')
 
@@ -92,12 +95,13 @@ def test_sigkill_between_checkpoints_then_resume(uninterrupted, options,
     # Iterations are counted from 0: iteration 3 is the second of epoch 2,
     # so epoch_1.pth is on disk and one more optimizer step lives only in
     # the memory of the process that is killed.
-    where = _run_until_parked(_train(work_dir, options), tmp_path / 'marker',
-                              {'MMKD_TEST_PAUSE_AT_ITER': '3'})
+    where = _run_until_parked(
+        _train(work_dir, options), tmp_path / 'marker',
+        {'MMKD_TEST_PAUSE_AT_ITER': '3'})
     assert where == 'iteration 3'
     assert _final_names(work_dir) == ['epoch_1.pth']
     assert latest_checkpoint(str(work_dir)) == str(work_dir / 'epoch_1.pth')
-    proc = run_tool(_train(work_dir, options, resume=True), env=PLUGIN_ENV)
+    proc = run_tool(_train(work_dir, options, resume=True))
     assert 'resumed epoch: 1, iter: 2' in proc.stdout + proc.stderr
     _assert_same_training_state(uninterrupted, work_dir / 'epoch_3.pth')
 
@@ -118,7 +122,7 @@ def test_sigkill_during_checkpoint_write_then_resume(uninterrupted, options,
         assert f.read().strip() == str(work_dir / 'epoch_1.pth')
     previous = torch.load(work_dir / 'epoch_1.pth', map_location='cpu')
     assert previous['meta']['epoch'] == 1 and previous['meta']['iter'] == 2
-    proc = run_tool(_train(work_dir, options, resume=True), env=PLUGIN_ENV)
+    proc = run_tool(_train(work_dir, options, resume=True))
     assert 'resumed epoch: 1, iter: 2' in proc.stdout + proc.stderr
     _assert_same_training_state(uninterrupted, work_dir / 'epoch_3.pth')
 
@@ -130,8 +134,11 @@ def test_resume_survives_a_broken_last_checkpoint(tmp_path, pointer):
     for epoch in (1, 2):
         atomic_write(b'ckpt', tmp_path / f'epoch_{epoch}.pth')
         os.utime(tmp_path / f'epoch_{epoch}.pth', (epoch, epoch))
-    text = {'missing': None, 'empty': '',
-            'cut short': str(tmp_path / 'epoch_2.pth')[:-6]}[pointer]
+    text = {
+        'missing': None,
+        'empty': '',
+        'cut short': str(tmp_path / 'epoch_2.pth')[:-6]
+    }[pointer]
     if text is not None:
         (tmp_path / 'last_checkpoint').write_text(text)
     assert latest_checkpoint(str(tmp_path)) == str(tmp_path / 'epoch_2.pth')

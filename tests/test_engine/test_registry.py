@@ -1,11 +1,11 @@
 """The mmkd scope finds mmkd's modules and still builds MMDetection's."""
 import pytest
-from helpers import ROOT
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
 
 import mmkd  # noqa: F401
 from mmkd import registry
+from mmkd.testing import ROOT
 
 
 @pytest.mark.parametrize('name', [

@@ -2,7 +2,7 @@
 import importlib.util
 import os.path as osp
 
-from helpers import ROOT
+from mmkd.testing import ROOT
 
 _spec = importlib.util.spec_from_file_location(
     'compare_coco_eval',

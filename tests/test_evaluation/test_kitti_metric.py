@@ -38,15 +38,29 @@ DETS = [
 
 
 def _ann_file(tmp_path):
-    anns = [dict(id=i + 1, image_id=img, category_id=cat, bbox=box,
-                 area=box[2] * box[3], iscrowd=0)
-            for i, (img, cat, box) in enumerate(GT)]
+    anns = [
+        dict(
+            id=i + 1,
+            image_id=img,
+            category_id=cat,
+            bbox=box,
+            area=box[2] * box[3],
+            iscrowd=0) for i, (img, cat, box) in enumerate(GT)
+    ]
     img, cat, box = CROWD
-    anns.append(dict(id=len(anns) + 1, image_id=img, category_id=cat,
-                     bbox=box, area=400, iscrowd=1))
+    anns.append(
+        dict(
+            id=len(anns) + 1,
+            image_id=img,
+            category_id=cat,
+            bbox=box,
+            area=400,
+            iscrowd=1))
     coco = dict(
-        images=[dict(id=i, file_name=f'{i}.png', width=120, height=60)
-                for i in (1, 2)],
+        images=[
+            dict(id=i, file_name=f'{i}.png', width=120, height=60)
+            for i in (1, 2)
+        ],
         annotations=anns,
         categories=[dict(id=i + 1, name=n) for i, n in enumerate(CLASSES)])
     path = tmp_path / 'gt.json'
@@ -58,27 +72,29 @@ def _samples():
     samples = []
     for img in (1, 2):
         dets = [d for d in DETS if d[0] == img]
-        samples.append(dict(
-            img_id=img, ori_shape=(60, 120),
-            pred_instances=dict(
-                bboxes=torch.tensor([d[3:] for d in dets], dtype=torch.float),
-                scores=torch.tensor([d[2] for d in dets]),
-                labels=torch.tensor([d[1] for d in dets]))))
+        samples.append(
+            dict(
+                img_id=img,
+                ori_shape=(60, 120),
+                pred_instances=dict(
+                    bboxes=torch.tensor([d[3:] for d in dets],
+                                        dtype=torch.float),
+                    scores=torch.tensor([d[2] for d in dets]),
+                    labels=torch.tensor([d[1] for d in dets]))))
     return samples
 
 
 @pytest.mark.parametrize('mode,car_ap', [('R40', 0.4875), ('R11', 0.5)])
 def test_kitti_ap_by_hand(tmp_path, mode, car_ap):
-    metric = METRICS.build(dict(type='KittiMetric',
-                                ann_file=_ann_file(tmp_path), ap_mode=mode))
+    metric = METRICS.build(
+        dict(type='KittiMetric', ann_file=_ann_file(tmp_path), ap_mode=mode))
     metric.dataset_meta = dict(classes=CLASSES)
     metric.process({}, _samples())
     results = metric.evaluate(size=2)
     assert results[f'kitti/Car_AP_{mode}'] == pytest.approx(car_ap)
     assert results[f'kitti/Pedestrian_AP_{mode}'] == pytest.approx(1.0)
     assert f'kitti/Cyclist_AP_{mode}' not in results
-    assert results[f'kitti/mAP_{mode}'] == pytest.approx(
-        (car_ap + 1.0) / 2)
+    assert results[f'kitti/mAP_{mode}'] == pytest.approx((car_ap + 1.0) / 2)
     assert 'kitti/bbox_mAP' in results  # COCO AP beside KITTI AP
 
 
@@ -87,9 +103,11 @@ def test_class_threshold_override(tmp_path):
     # recall 1/3 1/3 2/3 1, precision 1 1/2 2/3 3/4.
     # R40: k <= 13 -> 1; 14..26 -> 3/4; 27..40 -> 3/4.
     # AP = (13 + 27 * 0.75) / 40 = 0.83125.
-    metric = METRICS.build(dict(type='KittiMetric',
-                                ann_file=_ann_file(tmp_path),
-                                class_iou_thrs=dict(Car=0.5)))
+    metric = METRICS.build(
+        dict(
+            type='KittiMetric',
+            ann_file=_ann_file(tmp_path),
+            class_iou_thrs=dict(Car=0.5)))
     metric.dataset_meta = dict(classes=CLASSES)
     metric.process({}, _samples())
     assert metric.evaluate(2)['kitti/Car_AP_R40'] == pytest.approx(0.83125)
@@ -98,9 +116,11 @@ def test_class_threshold_override(tmp_path):
 def test_difficulty_ignores_small_boxes(tmp_path):
     # "easy" needs boxes >= 40 px high: every box here is smaller, so no
     # class has a counted ground truth at that level.
-    metric = METRICS.build(dict(type='KittiMetric',
-                                ann_file=_ann_file(tmp_path),
-                                difficulties=['easy']))
+    metric = METRICS.build(
+        dict(
+            type='KittiMetric',
+            ann_file=_ann_file(tmp_path),
+            difficulties=['easy']))
     metric.dataset_meta = dict(classes=CLASSES)
     metric.process({}, _samples())
     results = metric.evaluate(2)

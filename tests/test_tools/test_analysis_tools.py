@@ -6,8 +6,9 @@ import os.path as osp
 
 import cv2
 import pytest
-from tiny_datasets import write_coco
-from trunk_helpers import C5, ROOT, write_tiny_config
+
+from mmkd.testing.tiny_datasets import write_coco
+from mmkd.testing.trunks import C5, ROOT, write_tiny_config
 
 
 def _tool(name):
@@ -41,7 +42,7 @@ def tiny_configs(tmp_path_factory):
 def _params(config):
     from mmengine.config import Config
 
-    from mmkd.utils.benchmark import build_deployed, count_parameters
+    from mmkd.analysis.speed import build_deployed, count_parameters
     return count_parameters(build_deployed(Config.fromfile(config)))
 
 
@@ -49,7 +50,8 @@ def _params(config):
 def test_benchmark_compare_interleaved(tiny_configs, capsys):
     rows = _tool('benchmark').main([
         tiny_configs['alexnet'], '--shape', '64', '96', '--images', '2',
-        '--warmup', '1', '--compare', tiny_configs['vgg16']])
+        '--warmup', '1', '--compare', tiny_configs['vgg16']
+    ])
     assert [r['name'] for r in rows] == ['tiny_alexnet', 'tiny_vgg16']
     assert rows[0]['params'] == _params(tiny_configs['alexnet'])
     assert rows[1]['params'] == _params(tiny_configs['vgg16'])
@@ -63,8 +65,9 @@ def test_benchmark_compare_interleaved(tiny_configs, capsys):
 
 def test_benchmark_times_the_student_of_a_distiller(tiny_configs):
     [row] = _tool('benchmark').main([
-        tiny_configs['kd'], '--shape', '64', '64', '--images', '1',
-        '--warmup', '0'])
+        tiny_configs['kd'], '--shape', '64', '64', '--images', '1', '--warmup',
+        '0'
+    ])
     assert row['params'] == _params(tiny_configs['alexnet'])
 
 
@@ -98,8 +101,8 @@ def test_benchmark_proposals_fixes_the_rpn_output(tiny_configs):
     import torch
     from mmengine.config import Config
 
-    from mmkd.utils.analysis import random_batches
-    from mmkd.utils.benchmark import build_deployed
+    from mmkd.analysis.inputs import random_batches
+    from mmkd.analysis.speed import build_deployed
     tool = _tool('benchmark')
     cfg = Config.fromfile(tiny_configs['kd'])
     tool.fix_proposals(cfg, 50)
@@ -118,15 +121,15 @@ def test_benchmark_proposals_fixes_the_rpn_output(tiny_configs):
 
 def test_benchmark_rejects_three_compare_values(tiny_configs, capsys):
     with pytest.raises(SystemExit):
-        _tool('benchmark').parse_args([tiny_configs['alexnet'], '--compare',
-                                       'a.py', 'b.pth', 'c'])
+        _tool('benchmark').parse_args(
+            [tiny_configs['alexnet'], '--compare', 'a.py', 'b.pth', 'c'])
     assert 'CONFIG2 and an optional CHECKPOINT2' in capsys.readouterr().err
 
 
 # ----------------------------------------------------------- get_flops.py
 def test_get_flops_teacher_and_student(tiny_configs, capsys):
-    result = _tool('get_flops').main([tiny_configs['kd'], '--shape', '64',
-                                      '96'])
+    result = _tool('get_flops').main(
+        [tiny_configs['kd'], '--shape', '64', '96'])
     teacher, student = result['rows']
     assert (teacher['role'], student['role']) == ('teacher', 'student')
     assert student['shape'] == (64, 96)
@@ -155,8 +158,8 @@ def test_get_flops_counts_the_roi_head_per_roi(tiny_configs):
 # -------------------------------------------------------- analyze_logs.py
 def _write_log(path, distilled=True, epochs=2, iters=3):
     """A scalars.json as MMEngine writes it: train lines, then val."""
-    hard = ['student.loss_cls', 'student.loss_bbox'] if distilled else [
-        'loss_cls', 'loss_bbox']
+    hard = ['student.loss_cls', 'student.loss_bbox'
+            ] if distilled else ['loss_cls', 'loss_bbox']
     soft = ['distill.loss_rcn_kd', 'distill.loss_hint'] if distilled else []
     lines = []
     for epoch in range(1, epochs + 1):
@@ -166,8 +169,12 @@ def _write_log(path, distilled=True, epochs=2, iters=3):
             entry.update({k: 1.0 / step for k in hard + soft})
             entry.update(epoch=epoch, iter=step, step=step)
             lines.append(entry)
-        lines.append({'coco/bbox_mAP': 0.1 * epoch, 'coco/bbox_mAP_50':
-                      0.2 * epoch, 'data_time': 0.01, 'step': epoch})
+        lines.append({
+            'coco/bbox_mAP': 0.1 * epoch,
+            'coco/bbox_mAP_50': 0.2 * epoch,
+            'data_time': 0.01,
+            'step': epoch
+        })
     with open(path, 'w') as f:
         f.write(''.join(json.dumps(line) + '\n' for line in lines))
     return str(path)
@@ -179,8 +186,9 @@ def test_plot_curve_default_keys(tmp_path, capsys):
     curves = _tool('analyze_logs').main(
         ['plot_curve', log, '--out', out, '--legend', 'distilled'])
     assert list(curves) == [
-        'loss', 'student.loss_bbox', 'student.loss_cls',
-        'distill.loss_hint', 'distill.loss_rcn_kd', 'coco/bbox_mAP']
+        'loss', 'student.loss_bbox', 'student.loss_cls', 'distill.loss_hint',
+        'distill.loss_rcn_kd', 'coco/bbox_mAP'
+    ]
     assert curves['coco/bbox_mAP']['distilled'] == ((1, 2), (0.1, 0.2))
     xs, ys = curves['distill.loss_hint']['distilled']
     assert xs == tuple(range(1, 7)) and ys[2] == pytest.approx(1 / 3)
@@ -197,9 +205,10 @@ def test_plot_curve_two_logs_from_work_dirs(tmp_path):
         _write_log(folder / 'scalars.json', distilled=distilled)
         runs.append(str(tmp_path / name))
     curves = _tool('analyze_logs').main([
-        'plot_curve', *runs, '--keys', 'loss', 'coco/bbox_mAP',
-        '--legend', 'distilled', 'alone', '--out',
-        str(tmp_path / 'two.png'), '--title', 'VOC'])
+        'plot_curve', *runs, '--keys', 'loss', 'coco/bbox_mAP', '--legend',
+        'distilled', 'alone', '--out',
+        str(tmp_path / 'two.png'), '--title', 'VOC'
+    ])
     assert set(curves['loss']) == {'distilled', 'alone'}
     assert osp.getsize(tmp_path / 'two.png') > 0
 
@@ -208,15 +217,22 @@ def test_plot_curve_errors_name_the_problem(tmp_path, capsys):
     log = _write_log(tmp_path / 'scalars.json')
     tool = _tool('analyze_logs')
     with pytest.raises(SystemExit, match=r"\['loss_rpn_cls'\].*available"):
-        tool.main(['plot_curve', log, '--keys', 'loss_rpn_cls', '--out',
-                   str(tmp_path / 'x.png')])
+        tool.main([
+            'plot_curve', log, '--keys', 'loss_rpn_cls', '--out',
+            str(tmp_path / 'x.png')
+        ])
     with pytest.raises(SystemExit):
-        tool.main(['plot_curve', log, '--legend', 'a', 'b', '--out',
-                   str(tmp_path / 'x.png')])
+        tool.main([
+            'plot_curve', log, '--legend', 'a', 'b', '--out',
+            str(tmp_path / 'x.png')
+        ])
     assert 'one name per log' in capsys.readouterr().err
     with pytest.raises(SystemExit, match='neither a json log'):
-        tool.main(['plot_curve', str(tmp_path / 'empty_dir_or_missing'),
-                   '--out', str(tmp_path / 'x.png')])
+        tool.main([
+            'plot_curve',
+            str(tmp_path / 'empty_dir_or_missing'), '--out',
+            str(tmp_path / 'x.png')
+        ])
 
 
 def test_cal_train_time(tmp_path):

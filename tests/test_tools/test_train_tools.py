@@ -4,8 +4,8 @@ import json
 import os.path as osp
 import subprocess
 
-from helpers import (PYTHON, ROOT, TINY_CONFIG, data_options, free_port,
-                     run_tool)
+from mmkd.testing import (PYTHON, ROOT, TINY_CONFIG, data_options, free_port,
+                          run_tool)
 
 
 def _scalars(work_dir):
@@ -40,18 +40,24 @@ def test_train_then_test(tiny_data, tmp_path):
 
 
 def test_train_rejects_missing_resume_file(tmp_path):
-    proc = subprocess.run(
-        [PYTHON, 'tools/train.py', TINY_CONFIG, '--resume',
-         str(tmp_path / 'nope.pth')], cwd=ROOT, capture_output=True,
-        text=True)
+    proc = subprocess.run([
+        PYTHON, 'tools/train.py', TINY_CONFIG, '--resume',
+        str(tmp_path / 'nope.pth')
+    ],
+                          cwd=ROOT,
+                          capture_output=True,
+                          text=True)
     assert proc.returncode != 0
     assert 'nope.pth: no such file' in proc.stderr
 
 
 def test_missing_config_is_reported(tmp_path):
     proc = subprocess.run(
-        [PYTHON, 'tools/train.py', str(tmp_path / 'absent.py')], cwd=ROOT,
-        capture_output=True, text=True)
+        [PYTHON, 'tools/train.py',
+         str(tmp_path / 'absent.py')],
+        cwd=ROOT,
+        capture_output=True,
+        text=True)
     assert proc.returncode != 0
     assert 'absent.py' in proc.stderr and 'does not exist' in proc.stderr
     assert 'Traceback' not in proc.stderr
@@ -63,7 +69,11 @@ def test_dist_train_two_processes_on_cpu(tiny_data, tmp_path):
         'bash', 'tools/dist_train.sh', TINY_CONFIG, '2', '--work-dir',
         work_dir, '--cfg-options', *data_options(tiny_data),
         'train_dataloader.batch_size=1', 'train_cfg.max_epochs=1'
-    ], env={'PORT': free_port(), 'PYTHON': PYTHON})
+    ],
+                    env={
+                        'PORT': free_port(),
+                        'PYTHON': PYTHON
+                    })
     # 4 images over 2 ranks with 1 image each: 2 iterations per epoch.
     lines = [x for x in _scalars(work_dir) if 'loss' in x]
     assert [x['iter'] for x in lines] == [1, 2]
@@ -132,7 +142,11 @@ def test_dist_train_distillation_on_cpu(tiny_data, tmp_path):
         'bash', 'tools/dist_train.sh', KD_CONFIG, '2', '--work-dir', work_dir,
         '--cfg-options', *data_options(tiny_data),
         'train_dataloader.batch_size=1', f'model.teacher_ckpt={teacher}'
-    ], env={'PORT': free_port(), 'PYTHON': PYTHON})
+    ],
+             env={
+                 'PORT': free_port(),
+                 'PYTHON': PYTHON
+             })
     lines = [x for x in _scalars(work_dir) if 'loss' in x]
     assert [x['iter'] for x in lines] == [1, 2]
     assert all('distill.loss_rcn_kd' in x for x in lines)
@@ -149,5 +163,9 @@ def test_dist_test_two_processes_on_cpu(tiny_data, tmp_path):
         'bash', 'tools/dist_test.sh', TINY_CONFIG,
         osp.join(work_dir, 'epoch_1.pth'), '2', '--work-dir',
         str(tmp_path / 'test'), '--cfg-options', *data_options(tiny_data)
-    ], env={'PORT': free_port(), 'PYTHON': PYTHON})
+    ],
+                    env={
+                        'PORT': free_port(),
+                        'PYTHON': PYTHON
+                    })
     assert 'coco/bbox_mAP' in proc.stdout + proc.stderr

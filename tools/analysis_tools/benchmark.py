@@ -24,33 +24,40 @@ and the same machine load, and the ratio of their times is printed.
 import argparse
 import os.path as osp
 import statistics
-import sys
 
 import torch
 from mmengine.config import DictAction
-
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-sys.path.insert(0, ROOT)
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('config', help='detector or distillation config')
     parser.add_argument('checkpoint', nargs='?', help='checkpoint (optional)')
-    parser.add_argument('--shape', type=int, nargs=2, metavar=('H', 'W'),
-                        help='random H x W inputs (default: the test set, '
-                        'or random images of the test pipeline size)')
-    parser.add_argument('--images', type=int, default=10,
-                        help='timed images per model')
-    parser.add_argument('--warmup', type=int, default=2,
-                        help='untimed images per model first')
-    parser.add_argument('--compare', nargs='+',
-                        metavar=('CONFIG2', 'CHECKPOINT2'),
-                        help='a second config (and checkpoint) to compare')
-    parser.add_argument('--proposals', type=int,
-                        help='exactly N RPN proposals per image (NMS off)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='key=value overrides of both configs')
+    parser.add_argument(
+        '--shape',
+        type=int,
+        nargs=2,
+        metavar=('H', 'W'),
+        help='random H x W inputs (default: the test set, '
+        'or random images of the test pipeline size)')
+    parser.add_argument(
+        '--images', type=int, default=10, help='timed images per model')
+    parser.add_argument(
+        '--warmup', type=int, default=2, help='untimed images per model first')
+    parser.add_argument(
+        '--compare',
+        nargs='+',
+        metavar=('CONFIG2', 'CHECKPOINT2'),
+        help='a second config (and checkpoint) to compare')
+    parser.add_argument(
+        '--proposals',
+        type=int,
+        help='exactly N RPN proposals per image (NMS off)')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='key=value overrides of both configs')
     args = parser.parse_args(argv)
     if args.compare and len(args.compare) > 2:
         parser.error('--compare takes CONFIG2 and an optional CHECKPOINT2, '
@@ -62,8 +69,8 @@ def parse_args(argv=None):
 
 def fix_proposals(cfg, num):
     """Keep exactly ``num`` RPN proposals: no NMS (no IoU exceeds 1)."""
-    model = cfg.model.student if cfg.model.get(
-        'type') == 'TwoStageDistiller' else cfg.model
+    from mmkd.models.distillers.export import is_distiller
+    model = cfg.model.student if is_distiller(cfg.model) else cfg.model
     rpn = model.test_cfg.rpn
     rpn.nms_pre = max(rpn.get('nms_pre', num), num)
     rpn.max_per_img = num
@@ -72,7 +79,7 @@ def fix_proposals(cfg, num):
 
 def load_model(config, checkpoint, args):
     """The config and its deployed detector (eval mode, on CPU)."""
-    from mmkd.utils.benchmark import build_deployed
+    from mmkd.analysis.speed import build_deployed
     from mmkd.utils.config_check import load_config
     cfg = load_config(config, args.cfg_options)
     if args.proposals:
@@ -82,8 +89,8 @@ def load_model(config, checkpoint, args):
 
 def make_inputs(cfg, args):
     """One-image batches for ``--warmup + --images`` steps, and a note."""
-    from mmkd.utils.analysis import (dataset_batches, pipeline_shape,
-                                     random_batches)
+    from mmkd.analysis.inputs import (dataset_batches, pipeline_shape,
+                                      random_batches)
     num = args.warmup + args.images
     if args.shape is None:
         batches, reason = dataset_batches(cfg, num)
@@ -108,15 +115,15 @@ def measure(models, inputs, warmup):
     Returns:
         list[list[float]]: ms of every timed image, per model.
     """
-    from mmkd.utils.benchmark import time_inference
+    from mmkd.analysis.speed import time_inference
     times = [[] for _ in models]
     for step in range(len(inputs[0])):
         order = list(range(len(models)))
         if step % 2:
             order.reverse()  # neither model always runs first
         for i in order:
-            ms = time_inference(models[i], [inputs[i][step]],
-                                warmup=0)['ms_per_image']
+            ms = time_inference(
+                models[i], [inputs[i][step]], warmup=0)['ms_per_image']
             if step >= warmup:
                 times[i].append(ms)
     return times
@@ -124,10 +131,14 @@ def measure(models, inputs, warmup):
 
 def summarise(name, model, ms):
     """Parameters, mean / median ms per image and images/s of a model."""
-    from mmkd.utils.benchmark import count_parameters
+    from mmkd.analysis.speed import count_parameters
     mean = statistics.fmean(ms)
-    return dict(name=name, params=count_parameters(model), ms=mean,
-                median_ms=statistics.median(ms), images_per_s=1000.0 / mean)
+    return dict(
+        name=name,
+        params=count_parameters(model),
+        ms=mean,
+        median_ms=statistics.median(ms),
+        images_per_s=1000.0 / mean)
 
 
 def print_table(rows, notes, threads):
@@ -156,8 +167,10 @@ def main(argv=None):
         specs.append((args.compare[0], (args.compare + [None])[1]))
     names = [osp.splitext(osp.basename(c))[0] for c, _ in specs]
     if len(names) == 2 and names[0] == names[1]:
-        names = [f'{n} ({osp.basename(k or "random")})'
-                 for n, (_, k) in zip(names, specs)]
+        names = [
+            f'{n} ({osp.basename(k or "random")})'
+            for n, (_, k) in zip(names, specs)
+        ]
     loaded = [load_model(c, k, args) for c, k in specs]
     inputs, notes = zip(*(make_inputs(cfg, args) for cfg, _ in loaded))
     models = [model for _, model in loaded]

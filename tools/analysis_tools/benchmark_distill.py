@@ -31,33 +31,37 @@ import time
 import torch
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-sys.path.insert(0, ROOT)
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('config', help='a TwoStageDistiller config')
-    parser.add_argument('--shape', type=int, nargs=2, default=None,
-                        help='input H W (default: the config pipeline size)')
+    parser.add_argument(
+        '--shape',
+        type=int,
+        nargs=2,
+        default=None,
+        help='input H W (default: the config pipeline size)')
     parser.add_argument('--batch-size', type=int, default=2)
-    parser.add_argument('--iters', type=int, default=5,
-                        help='timed rounds (median kept)')
+    parser.add_argument(
+        '--iters', type=int, default=5, help='timed rounds (median kept)')
     parser.add_argument('--amp', action='store_true')
     parser.add_argument('--memory', action='store_true')
     parser.add_argument('--only', choices=['S', 'D'], help=argparse.SUPPRESS)
-    parser.add_argument('--cfg-options', nargs='+', default=[],
-                        help='key=value overrides')
+    parser.add_argument(
+        '--cfg-options', nargs='+', default=[], help='key=value overrides')
     return parser.parse_args(argv)
 
 
 def build(args):
     from mmengine.registry import init_default_scope
 
+    from mmkd.models.distillers.export import is_distiller
     from mmkd.registry import MODELS
-    from mmkd.utils.report import load_cfg
+    from mmkd.utils.config_check import load_cfg
     cfg = load_cfg(args.config, args.cfg_options)
     init_default_scope(cfg.get('default_scope', 'mmkd'))
-    if cfg.model.get('type') != 'TwoStageDistiller':
+    if not is_distiller(cfg.model):
         raise SystemExit(f'error: {args.config} is not a distillation '
                          'config (model.type must be TwoStageDistiller)')
     if args.only == 'S':  # the student's peak memory, without a teacher
@@ -80,8 +84,10 @@ def _batch(distiller, shape, batch_size, cfg):
     num_classes = distiller.student.roi_head.bbox_head.num_classes
     torch.manual_seed(0)
     packed = demo_mm_inputs(
-        batch_size=batch_size, image_shapes=[(3, *shape)] * batch_size,
-        num_items=[5] * batch_size, num_classes=num_classes,
+        batch_size=batch_size,
+        image_shapes=[(3, *shape)] * batch_size,
+        num_items=[5] * batch_size,
+        num_classes=num_classes,
         with_mask=False)
     return distiller.data_preprocessor(packed, True)
 
@@ -205,8 +211,11 @@ def amp_agreement(distiller, data, iters):
 def memory(args):
     peaks = {}
     for only in ('S', 'D'):
-        cmd = [sys.executable, __file__, args.config, '--only', only,
-               '--batch-size', str(args.batch_size), '--iters', '2']
+        cmd = [
+            sys.executable, __file__, args.config, '--only', only,
+            '--batch-size',
+            str(args.batch_size), '--iters', '2'
+        ]
         if args.shape:
             cmd += ['--shape', *map(str, args.shape)]
         if args.cfg_options:
@@ -214,8 +223,9 @@ def memory(args):
         out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
         if out.returncode != 0:
             raise SystemExit(out.stderr[-2000:])
-        [line] = [x for x in out.stdout.splitlines()
-                  if x.startswith('peak_rss_mib=')]
+        [line] = [
+            x for x in out.stdout.splitlines() if x.startswith('peak_rss_mib=')
+        ]
         peaks[only] = float(line.split('=')[1])
     print(f"peak RSS: student step {peaks['S']:.0f} MiB, distill step "
           f"{peaks['D']:.0f} MiB, ratio {peaks['D'] / peaks['S']:.2f}")

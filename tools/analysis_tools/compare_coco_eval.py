@@ -11,15 +11,10 @@ predictions, interleaved, and the best time of each is kept.
 """
 import argparse
 import json
-import os.path as osp
-import sys
 import time
 
 import numpy as np
 import torch
-
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(
-    osp.abspath(__file__)))))
 
 
 def jittered_predictions(ann_file, seed=0):
@@ -44,12 +39,15 @@ def jittered_predictions(ann_file, seed=0):
             x, y = rng.uniform(0, 100, 2)
             boxes.append([x, y, x + rng.uniform(5, 30), y + 20])
             labels.append(int(rng.integers(0, 6)))
-        out.append(dict(pred_instances=dict(
-            bboxes=torch.tensor(np.array(boxes), dtype=torch.float32),
-            scores=torch.tensor(rng.uniform(0.05, 1, len(boxes)),
-                                dtype=torch.float32),
-            labels=torch.tensor(labels)), img_id=img_id,
-            ori_shape=(64, 64)))
+        out.append(
+            dict(
+                pred_instances=dict(
+                    bboxes=torch.tensor(np.array(boxes), dtype=torch.float32),
+                    scores=torch.tensor(
+                        rng.uniform(0.05, 1, len(boxes)), dtype=torch.float32),
+                    labels=torch.tensor(labels)),
+                img_id=img_id,
+                ori_shape=(64, 64)))
     return out
 
 
@@ -59,8 +57,8 @@ def evaluate(metric_type, ann_file, preds):
     from mmkd.registry import METRICS
     with open(ann_file) as f:
         cats = sorted(json.load(f)['categories'], key=lambda c: c['id'])
-    metric = METRICS.build(dict(type=metric_type, ann_file=ann_file,
-                                metric='bbox'))
+    metric = METRICS.build(
+        dict(type=metric_type, ann_file=ann_file, metric='bbox'))
     metric.dataset_meta = dict(classes=tuple(c['name'] for c in cats))
     metric.process({}, preds)
     start = time.perf_counter()

@@ -5,7 +5,7 @@ and student.
         [--num-rois N] [--cfg-options k=v ...]
 
 Counted with MMEngine's ``get_model_complexity_info`` through
-:func:`mmkd.utils.complexity.detector_complexity`: trunk, RPN head and the
+:func:`mmkd.analysis.flops.detector_complexity`: trunk, RPN head and the
 RoI head on ``--num-rois`` RoIs (300 by default, Faster R-CNN's test-time
 proposals); one multiply-add is one FLOP. ``--shape`` is the (student's)
 input, by default the test pipeline's size (600 x 1000 for the paper's
@@ -13,24 +13,26 @@ configs); a distiller's teacher gets it times ``teacher_input_scale``. A
 distiller's adaptation layers are training-only and reported apart.
 """
 import argparse
-import os.path as osp
-import sys
 
 from mmengine.config import DictAction
-
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-sys.path.insert(0, ROOT)
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('config', help='detector or distillation config')
-    parser.add_argument('--shape', type=int, nargs=2, metavar=('H', 'W'),
-                        help='input size (default: the test pipeline size)')
-    parser.add_argument('--num-rois', type=int, default=300,
-                        help='RoIs through the RoI head')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='key=value overrides of the config')
+    parser.add_argument(
+        '--shape',
+        type=int,
+        nargs=2,
+        metavar=('H', 'W'),
+        help='input size (default: the test pipeline size)')
+    parser.add_argument(
+        '--num-rois', type=int, default=300, help='RoIs through the RoI head')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='key=value overrides of the config')
     return parser.parse_args(argv)
 
 
@@ -43,10 +45,10 @@ def build(model_cfg):
 def models_to_count(cfg, shape):
     """``[(role, model cfg, (H, W))]``: the detector, or teacher and
     student of a distiller."""
-    from mmkd.utils.analysis import teacher_model_cfg
-    from mmkd.utils.benchmark import deployed_model_cfg
-    student = deployed_model_cfg(cfg)
-    teacher = teacher_model_cfg(cfg)
+    from mmkd.models.distillers.export import (deployed_model_cfg,
+                                               teacher_model_cfg)
+    student = deployed_model_cfg(cfg.model)
+    teacher = teacher_model_cfg(cfg.model)
     if teacher is None:
         return [('detector', student, shape)]
     scale = cfg.model.get('teacher_input_scale', 1.0)
@@ -56,9 +58,9 @@ def models_to_count(cfg, shape):
 
 def adapter_params(cfg):
     """Parameters of a distiller's adaptation layers (0 if none)."""
-    from mmkd.utils.benchmark import count_parameters
-    adapters = cfg.model.get('adapters') if cfg.model.get(
-        'type') == 'TwoStageDistiller' else None
+    from mmkd.analysis.speed import count_parameters
+    from mmkd.models.distillers.export import is_distiller
+    adapters = cfg.model.get('adapters') if is_distiller(cfg.model) else None
     if isinstance(adapters, dict):
         adapters = [adapters]
     return sum(count_parameters(build(a)) for a in adapters or [] if a)
@@ -67,7 +69,7 @@ def adapter_params(cfg):
 def count(cfg, shape, num_rois=300):
     """Rows ``dict(role, shape, params, flops)`` for every model of ``cfg``.
     """
-    from mmkd.utils.complexity import detector_complexity
+    from mmkd.analysis.flops import detector_complexity
     rows = []
     for role, model_cfg, model_shape in models_to_count(cfg, shape):
         stats = detector_complexity(build(model_cfg), model_shape, num_rois)
@@ -97,7 +99,7 @@ def print_rows(rows, num_rois, adapters):
 def main(argv=None):
     from mmengine.registry import init_default_scope
 
-    from mmkd.utils.analysis import pipeline_shape
+    from mmkd.analysis.inputs import pipeline_shape
     from mmkd.utils.config_check import load_config
     args = parse_args(argv)
     cfg = load_config(args.config, args.cfg_options)

@@ -21,10 +21,7 @@ import sys
 import tempfile
 import time
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(
-    __file__)))))
-
-from mmkd.datasets import synthetic  # noqa: E402
+from mmkd.datasets import synthetic
 
 # Defaults of the knobs come from the generator itself.
 DEFAULTS = inspect.signature(synthetic.generate_synthetic_coco).parameters
@@ -47,20 +44,31 @@ KNOBS = (
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--out', default='data/synthetic',
-                        help='output folder (default: %(default)s)')
+    parser.add_argument(
+        '--out',
+        default='data/synthetic',
+        help='output folder (default: %(default)s)')
     for name, kind, text in KNOBS:
         default = DEFAULTS[name].default
         if default is not None:
             text += f' (default: {default})'
-        parser.add_argument('--' + name.replace('_', '-'), type=kind,
-                            default=default, help=text)
-    parser.add_argument('--img-size', type=int, nargs=2, metavar=('H', 'W'),
-                        default=list(DEFAULTS['img_size'].default),
-                        help='image height and width (default: %(default)s)')
-    parser.add_argument('--force', action='store_true',
-                        help='regenerate even if OUT holds the same dataset, '
-                        'and replace OUT even if it is not one')
+        parser.add_argument(
+            '--' + name.replace('_', '-'),
+            type=kind,
+            default=default,
+            help=text)
+    parser.add_argument(
+        '--img-size',
+        type=int,
+        nargs=2,
+        metavar=('H', 'W'),
+        default=list(DEFAULTS['img_size'].default),
+        help='image height and width (default: %(default)s)')
+    parser.add_argument(
+        '--force',
+        action='store_true',
+        help='regenerate even if OUT holds the same dataset, '
+        'and replace OUT even if it is not one')
     return parser.parse_args(argv)
 
 
@@ -77,8 +85,8 @@ def replace_dir(src, dst):
     """Move ``src`` to ``dst``, replacing it; one of them always exists."""
     old = None
     if osp.exists(dst):
-        old = tempfile.mkdtemp(prefix=osp.basename(dst) + '.old-',
-                               dir=osp.dirname(dst))
+        old = tempfile.mkdtemp(
+            prefix=osp.basename(dst) + '.old-', dir=osp.dirname(dst))
         os.rename(dst, osp.join(old, 'data'))
     os.rename(src, dst)
     if old:
@@ -90,8 +98,12 @@ def main(argv=None):
     out = osp.abspath(args.out)
     kwargs = {name: getattr(args, name) for name, _, _ in KNOBS}
     kwargs['img_size'] = tuple(args.img_size)
-    wanted = json.loads(json.dumps(dict(
-        kwargs, img_size=args.img_size, version=synthetic.GENERATOR_VERSION)))
+    wanted = json.loads(
+        json.dumps(
+            dict(
+                kwargs,
+                img_size=args.img_size,
+                version=synthetic.GENERATOR_VERSION)))
     found = read_settings(out)
     if found == wanted and not args.force:
         print(f'{out} already holds this dataset (settings.json matches); '
@@ -103,16 +115,18 @@ def main(argv=None):
                  'settings.json); choose another --out, or pass --force to '
                  'replace it.')
     reason = 'settings differ' if found else 'no dataset yet'
-    print(f'Generating {out} ({"--force" if args.force else reason}) with '
-          f'{kwargs}', flush=True)
+    print(
+        f'Generating {out} ({"--force" if args.force else reason}) with '
+        f'{kwargs}',
+        flush=True)
     os.makedirs(osp.dirname(out), exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix=osp.basename(out) + '.tmp-',
-                           dir=osp.dirname(out))
+    tmp = tempfile.mkdtemp(
+        prefix=osp.basename(out) + '.tmp-', dir=osp.dirname(out))
     os.chmod(tmp, 0o755)  # mkdtemp makes it private
     try:
         start = time.perf_counter()
-        summary = synthetic.generate_synthetic_coco(tmp, verbose=True,
-                                                    **kwargs)
+        summary = synthetic.generate_synthetic_coco(
+            tmp, verbose=True, **kwargs)
         replace_dir(tmp, out)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -22,11 +22,14 @@ from mmkd.datasets.converters.ilsvrc_det import (check_class_names,
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('ann_dir', help='e.g. ILSVRC/Annotations/DET')
-    parser.add_argument('--meta', required=True,
-                        help='meta_det.mat or a "wnid name" text file')
-    parser.add_argument('--image-set',
-                        help='list of ids relative to ANN_DIR (default: '
-                        'every XML file under ANN_DIR)')
+    parser.add_argument(
+        '--meta',
+        required=True,
+        help='meta_det.mat or a "wnid name" text file')
+    parser.add_argument(
+        '--image-set',
+        help='list of ids relative to ANN_DIR (default: '
+        'every XML file under ANN_DIR)')
     parser.add_argument('--out', required=True, help='output json')
     parser.add_argument('--image-ext', default='.JPEG')
     return parser.parse_args(argv)

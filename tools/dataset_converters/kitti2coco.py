@@ -27,13 +27,19 @@ def parse_args(argv=None):
     parser.add_argument('--image-dir', help='default: ROOT/training/image_2')
     parser.add_argument('--out-dir', help='default: ROOT/annotations')
     parser.add_argument('--classes', nargs='+', default=list(KITTI_CLASSES))
-    parser.add_argument('--val-ratio', type=float, default=0.5,
-                        help='share of frames in val (random split)')
-    parser.add_argument('--seed', type=int, default=0,
-                        help='seed of the random split')
-    parser.add_argument('--split-file', action='append', default=[],
-                        metavar='NAME=PATH',
-                        help='id list of a split; overrides --val-ratio')
+    parser.add_argument(
+        '--val-ratio',
+        type=float,
+        default=0.5,
+        help='share of frames in val (random split)')
+    parser.add_argument(
+        '--seed', type=int, default=0, help='seed of the random split')
+    parser.add_argument(
+        '--split-file',
+        action='append',
+        default=[],
+        metavar='NAME=PATH',
+        help='id list of a split; overrides --val-ratio')
     parser.add_argument('--image-ext', default='.png')
     return parser.parse_args(argv)
 

@@ -9,16 +9,12 @@ The result loads with ``mmdet.apis.init_detector('student.py',
 """
 import argparse
 import os.path as osp
-import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(
-    osp.abspath(__file__)))))
+from mmengine.runner.checkpoint import _load_checkpoint
 
-from mmengine.runner.checkpoint import _load_checkpoint  # noqa: E402
-
-from mmkd.utils import atomic_torch_save  # noqa: E402
-from mmkd.utils.config_check import load_config  # noqa: E402
-from mmkd.utils.export import student_checkpoint, student_config  # noqa
+from mmkd.engine.checkpoint import atomic_torch_save
+from mmkd.models.distillers.export import student_checkpoint, student_config
+from mmkd.utils.config_check import load_config
 
 
 def parse_args(argv=None):

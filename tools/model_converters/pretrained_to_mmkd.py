@@ -12,7 +12,7 @@ The target shapes come from the detector built from ``--config`` (default:
 ``configs/_base_/models/faster_rcnn_<arch>_c4.py``); any mismatch stops with
 the offending keys and shapes. Use the output as the detector's
 ``init_cfg=dict(type='Pretrained', checkpoint=OUT)``. Key mapping and fc6
-handling: :mod:`mmkd.utils.pretrained`.
+handling: :mod:`mmkd.models.backbones.pretrained`.
 """
 import argparse
 import os.path as osp
@@ -21,9 +21,9 @@ import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
+from mmkd.engine.checkpoint import atomic_torch_save
+from mmkd.models.backbones.pretrained import convert_state_dict
 from mmkd.registry import MODELS
-from mmkd.utils.checkpoint import atomic_torch_save
-from mmkd.utils.pretrained import convert_state_dict
 
 _ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 _DEFAULT_CONFIG = osp.join(_ROOT, 'configs', '_base_', 'models',
@@ -34,15 +34,21 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('src', help='source state dict (.pth)')
     parser.add_argument('dst', help='output checkpoint')
-    parser.add_argument('--arch', required=True,
-                        choices=['vgg16', 'alexnet', 'vggm'])
-    parser.add_argument('--layout', choices=['torchvision', 'caffe'],
-                        help='default: torchvision, caffe for vggm')
-    parser.add_argument('--config', help='detector config giving the '
-                        'target shapes (default: the arch base config)')
-    parser.add_argument('--allow-missing', action='store_true',
-                        help='write the checkpoint even if backbone / fc '
-                        'keys stay unfilled')
+    parser.add_argument(
+        '--arch', required=True, choices=['vgg16', 'alexnet', 'vggm'])
+    parser.add_argument(
+        '--layout',
+        choices=['torchvision', 'caffe'],
+        help='default: torchvision, caffe for vggm')
+    parser.add_argument(
+        '--config',
+        help='detector config giving the '
+        'target shapes (default: the arch base config)')
+    parser.add_argument(
+        '--allow-missing',
+        action='store_true',
+        help='write the checkpoint even if backbone / fc '
+        'keys stay unfilled')
     return parser.parse_args(argv)
 
 
@@ -66,11 +72,10 @@ def target_shapes(config_path):
 
 def main(argv=None):
     args = parse_args(argv)
-    layout = args.layout or ('caffe' if args.arch == 'vggm' else
-                             'torchvision')
+    layout = args.layout or ('caffe' if args.arch == 'vggm' else 'torchvision')
     config = args.config or _DEFAULT_CONFIG.format(args.arch)
-    result = convert_state_dict(load_source(args.src), args.arch,
-                                target_shapes(config), layout)
+    result = convert_state_dict(
+        load_source(args.src), args.arch, target_shapes(config), layout)
     for note in result.notes:
         print(f'note: {note}')
     if result.unused_keys:
@@ -81,11 +86,14 @@ def main(argv=None):
             raise SystemExit('Some backbone / fc6 / fc7 weights have no '
                              'source; check --arch / --layout, or pass '
                              '--allow-missing to keep their initialisation.')
-    meta = dict(arch=args.arch, layout=layout, source=osp.basename(args.src),
-                config=config, notes=result.notes,
-                unused_keys=result.unused_keys)
-    atomic_torch_save(dict(state_dict=result.state_dict, meta=meta),
-                      args.dst)
+    meta = dict(
+        arch=args.arch,
+        layout=layout,
+        source=osp.basename(args.src),
+        config=config,
+        notes=result.notes,
+        unused_keys=result.unused_keys)
+    atomic_torch_save(dict(state_dict=result.state_dict, meta=meta), args.dst)
     print(f'wrote {len(result.state_dict)} tensors to {args.dst}')
 
 

@@ -22,11 +22,11 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmengine.runner import load_checkpoint
 
+from mmkd.engine.checkpoint import atomic_torch_save
+from mmkd.models.tucker.detector import (choose_ranks, decomposable_convs,
+                                         decompose_state_dict,
+                                         decomposed_model_cfg)
 from mmkd.registry import MODELS
-from mmkd.utils.checkpoint import atomic_torch_save
-from mmkd.utils.tucker_detector import (choose_ranks, decomposable_convs,
-                                        decompose_state_dict,
-                                        decomposed_model_cfg)
 
 
 def parse_args(argv=None):
@@ -34,20 +34,38 @@ def parse_args(argv=None):
     parser.add_argument('config', help='detector config')
     parser.add_argument('checkpoint', help='trained detector checkpoint')
     parser.add_argument('out_dir', help='where the config + checkpoint go')
-    parser.add_argument('--layers', nargs='+', help='convs to decompose '
-                        '(default: every kxk conv but the first)')
-    parser.add_argument('--ranks', nargs='+', default=[],
-                        metavar='CONV=R_IN,R_OUT', help='fixed ranks')
-    parser.add_argument('--method', choices=['energy', 'vbmf'],
-                        default='energy', help='rank selection of the rest')
-    parser.add_argument('--energy', type=float, default=0.9,
-                        help='kept share of squared singular values')
-    parser.add_argument('--hooi-iters', type=int, default=0,
-                        help='HOOI sweeps after HOSVD')
-    parser.add_argument('--shape', type=int, nargs=2, default=[600, 1000],
-                        metavar=('H', 'W'), help='input size for FLOPs')
-    parser.add_argument('--no-flops', action='store_true',
-                        help='skip the (slow) FLOP count')
+    parser.add_argument(
+        '--layers',
+        nargs='+',
+        help='convs to decompose '
+        '(default: every kxk conv but the first)')
+    parser.add_argument(
+        '--ranks',
+        nargs='+',
+        default=[],
+        metavar='CONV=R_IN,R_OUT',
+        help='fixed ranks')
+    parser.add_argument(
+        '--method',
+        choices=['energy', 'vbmf'],
+        default='energy',
+        help='rank selection of the rest')
+    parser.add_argument(
+        '--energy',
+        type=float,
+        default=0.9,
+        help='kept share of squared singular values')
+    parser.add_argument(
+        '--hooi-iters', type=int, default=0, help='HOOI sweeps after HOSVD')
+    parser.add_argument(
+        '--shape',
+        type=int,
+        nargs=2,
+        default=[600, 1000],
+        metavar=('H', 'W'),
+        help='input size for FLOPs')
+    parser.add_argument(
+        '--no-flops', action='store_true', help='skip the (slow) FLOP count')
     return parser.parse_args(argv)
 
 
@@ -75,7 +93,7 @@ def build_detector(model_cfg, checkpoint=None):
 
 
 def print_complexity(before, after, shape):
-    from mmkd.utils.complexity import detector_complexity
+    from mmkd.analysis.flops import detector_complexity
     stats = [detector_complexity(m, shape) for m in (before, after)]
     for label, key in (('params', 'params'), ('FLOPs', 'flops')):
         b, a = stats[0][key], stats[1][key]
@@ -91,8 +109,8 @@ def main(argv=None):
     convs = decomposable_convs(model.backbone, args.layers)
     ranks = choose_ranks(convs, args.method, args.energy,
                          parse_ranks(args.ranks))
-    state, report = decompose_state_dict(model.state_dict(), convs, ranks,
-                                         n_iter=args.hooi_iters)
+    state, report = decompose_state_dict(
+        model.state_dict(), convs, ranks, n_iter=args.hooi_iters)
     for name, r in report.items():
         print(f"{name}: {r['shape']} ranks {r['ranks']} params "
               f"{r['params_before']} -> {r['params_after']} "
@@ -102,9 +120,16 @@ def main(argv=None):
     cfg.model = decomposed_model_cfg(cfg.model, ranks, ckpt_path)
     decomposed = build_detector(cfg.model)
     decomposed.load_state_dict(state, strict=True)
-    atomic_torch_save(dict(state_dict=state, meta=dict(
-        source=args.checkpoint, config=args.config, tucker_ranks={
-            k: list(v) for k, v in ranks.items()})), ckpt_path)
+    atomic_torch_save(
+        dict(
+            state_dict=state,
+            meta=dict(
+                source=args.checkpoint,
+                config=args.config,
+                tucker_ranks={
+                    k: list(v)
+                    for k, v in ranks.items()
+                })), ckpt_path)
     cfg.dump(osp.join(args.out_dir, stem + '.py'))
     print(f'wrote {ckpt_path} and {stem}.py')
     if not args.no_flops:

@@ -1,120 +1,27 @@
 # Faster R-CNN with a VGG-M trunk (Chatfield et al., BMVC 2014), a student
 # of the paper: RPN and RoI head on conv5 (stride 16), fc6 / fc7 as
-# `roi_head.bbox_head.shared_fcs.0/1`. Same detector settings as
-# faster_rcnn_vgg16_c4.py except the trunk and the head sizes.
+# `roi_head.bbox_head.shared_fcs.0/1`.
 # VGG-M weights exist as Caffe models (VGG_CNN_M): convert them with
 # pretrained_to_mmkd.py --arch vggm --layout caffe. Caffe models expect BGR
 # mean-subtracted input with std 1: for them set data_preprocessor to
 # mean=[103.939, 116.779, 123.68], std=[1., 1., 1.], bgr_to_rgb=False.
+_base_ = './faster_rcnn_c4.py'
 model = dict(
-    type='FasterRCNN',
-    data_preprocessor=dict(
-        type='DetDataPreprocessor',
-        # torchvision's ImageNet normalisation (RGB, 0-255 scale).
-        mean=[123.675, 116.28, 103.53],
-        std=[58.395, 57.12, 57.375],
-        bgr_to_rgb=True,
-        # MMDetection default; multiples of 32 also make every mmkd trunk
-        # produce exactly H/16 x W/16 maps (same anchor grid for KD).
-        pad_size_divisor=32),
     backbone=dict(
         type='VGGM',
         # conv1 not fine-tuned (Girshick, ICCV 2015, Sec. 4.5: models S / M).
         frozen_stages=1,
         width_mult=1.0),
-    neck=None,  # C4-style: one stride-16 map, no FPN (as in the paper).
     rpn_head=dict(
-        type='RPNHead',
         in_channels=512,  # conv5 channels
-        feat_channels=256,  # rpn_conv/3x3 of VGG_CNN_M_1024 (py-faster-rcnn)
-        anchor_generator=dict(
-            type='AnchorGenerator',
-            # 3 scales x 3 ratios, stride 16 (Ren et al., 2015, Sec. 3.1.1):
-            # scales 8/16/32 x stride 16 = 128/256/512 px anchors.
-            scales=[8, 16, 32],
-            ratios=[0.5, 1.0, 2.0],
-            strides=[16]),
-        bbox_coder=dict(
-            type='DeltaXYWHBBoxCoder',
-            target_means=[.0, .0, .0, .0],
-            target_stds=[1.0, 1.0, 1.0, 1.0]),  # MMDetection RPN default
-        loss_cls=dict(
-            type='CrossEntropyLoss', use_sigmoid=True, loss_weight=1.0),
-        loss_bbox=dict(type='L1Loss', loss_weight=1.0)),
+        feat_channels=256),  # rpn_conv/3x3 of VGG_CNN_M_1024 (py-faster-rcnn)
     roi_head=dict(
-        type='StandardRoIHead',
+        # 6x6 RoI features: VGG-M's pool5 size (Chatfield et al., 2014).
         bbox_roi_extractor=dict(
-            type='SingleRoIExtractor',
-            # 6x6 RoI features: VGG-M's pool5 size (Chatfield et al., 2014).
-            roi_layer=dict(type='RoIAlign', output_size=6, sampling_ratio=0),
-            out_channels=512,
-            featmap_strides=[16]),
+            roi_layer=dict(output_size=6), out_channels=512),
         bbox_head=dict(
-            type='Shared2FCBBoxHead',
             in_channels=512,
             # VGG-M fc6 / fc7 width (py-faster-rcnn's VGG_CNN_M_1024 has a
             # 1024-wide fc7; the head has one width for both).
             fc_out_channels=4096,
-            roi_feat_size=6,
-            num_classes=80,  # COCO; dataset configs' users override it
-            bbox_coder=dict(
-                type='DeltaXYWHBBoxCoder',
-                target_means=[0., 0., 0., 0.],
-                # Fast R-CNN's target normalisation (MMDetection default).
-                target_stds=[0.1, 0.1, 0.2, 0.2]),
-            reg_class_agnostic=False,
-            loss_cls=dict(
-                type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0),
-            loss_bbox=dict(type='L1Loss', loss_weight=1.0))),
-    # Training / testing settings: MMDetection's faster-rcnn_r50_fpn.py
-    # (nms_pre is per level there; here the single level has all anchors -
-    # py-faster-rcnn used 12000/2000 for training and 6000/300 for testing).
-    train_cfg=dict(
-        rpn=dict(
-            assigner=dict(
-                type='MaxIoUAssigner',
-                pos_iou_thr=0.7,  # Ren et al., 2015, Sec. 3.1.2
-                neg_iou_thr=0.3,
-                min_pos_iou=0.3,
-                match_low_quality=True,
-                ignore_iof_thr=-1),
-            sampler=dict(
-                type='RandomSampler',
-                num=256,  # 256 anchors per image, up to 1:1 (Ren et al.)
-                pos_fraction=0.5,
-                neg_pos_ub=-1,
-                add_gt_as_proposals=False),
-            allowed_border=-1,
-            pos_weight=-1,
-            debug=False),
-        rpn_proposal=dict(
-            nms_pre=2000,
-            max_per_img=1000,
-            nms=dict(type='nms', iou_threshold=0.7),  # Ren et al., 2015
-            min_bbox_size=0),
-        rcnn=dict(
-            assigner=dict(
-                type='MaxIoUAssigner',
-                pos_iou_thr=0.5,  # Girshick, 2015, Sec. 2.3
-                neg_iou_thr=0.5,
-                min_pos_iou=0.5,
-                match_low_quality=False,
-                ignore_iof_thr=-1),
-            sampler=dict(
-                type='RandomSampler',
-                num=512,  # MMDetection default (Fast R-CNN: 128 / image)
-                pos_fraction=0.25,  # Girshick, 2015, Sec. 2.3
-                neg_pos_ub=-1,
-                add_gt_as_proposals=True),
-            pos_weight=-1,
-            debug=False)),
-    test_cfg=dict(
-        rpn=dict(
-            nms_pre=1000,
-            max_per_img=1000,
-            nms=dict(type='nms', iou_threshold=0.7),
-            min_bbox_size=0),
-        rcnn=dict(
-            score_thr=0.05,
-            nms=dict(type='nms', iou_threshold=0.5),
-            max_per_img=100)))
+            roi_feat_size=6)))

@@ -42,8 +42,14 @@ def coco_annotation(ann_id: int, image_id: int, category_id: int,
     """A COCO annotation of an ``(x1, y1, x2, y2)`` box (``w = x2 - x1``)."""
     x1, y1, x2, y2 = box
     w, h = x2 - x1, y2 - y1
-    return dict(id=ann_id, image_id=image_id, category_id=category_id,
-                bbox=[x1, y1, w, h], area=w * h, iscrowd=0, **extra)
+    return dict(
+        id=ann_id,
+        image_id=image_id,
+        category_id=category_id,
+        bbox=[x1, y1, w, h],
+        area=w * h,
+        iscrowd=0,
+        **extra)
 
 
 def write_json(coco: dict, path: str) -> None:

@@ -72,11 +72,15 @@ def check_class_names(synsets: Sequence[Synset]) -> List[str]:
     """
     names = [name for _, name in synsets]
     if len(names) != len(ILSVRC_DET_CLASSES):
-        return [f'{len(names)} classes instead of '
-                f'{len(ILSVRC_DET_CLASSES)}']
-    return [f'class {i + 1}: {got!r} instead of {want!r}'
-            for i, (got, want) in enumerate(zip(names, ILSVRC_DET_CLASSES))
-            if got != want]
+        return [
+            f'{len(names)} classes instead of '
+            f'{len(ILSVRC_DET_CLASSES)}'
+        ]
+    return [
+        f'class {i + 1}: {got!r} instead of {want!r}'
+        for i, (got, want) in enumerate(zip(names, ILSVRC_DET_CLASSES))
+        if got != want
+    ]
 
 
 def _load_meta_mat(path: str) -> List[Synset]:
@@ -87,10 +91,9 @@ def _load_meta_mat(path: str) -> List[Synset]:
     if not id_fields or 'WNID' not in fields or 'name' not in fields:
         raise KeyError(f'{path}: synsets need fields *_DET_ID, WNID and '
                        f'name; found {fields}.')
-    entries = sorted(
-        (int(s[id_fields[0]]), str(s['WNID']), str(s['name']))
-        for s in synsets.reshape(-1)
-        if 1 <= int(s[id_fields[0]]) <= _NUM_DET_CLASSES)
+    entries = sorted((int(s[id_fields[0]]), str(s['WNID']), str(s['name']))
+                     for s in synsets.reshape(-1)
+                     if 1 <= int(s[id_fields[0]]) <= _NUM_DET_CLASSES)
     return [(wnid, name) for _, wnid, name in entries]
 
 
@@ -124,13 +127,13 @@ def parse_xml(path: str) -> dict:
         box = obj.find('bndbox')
         if box is None or not obj.findtext('name'):
             raise ValueError('object without <name> or <bndbox>')
-        objects.append((obj.findtext('name').strip(), tuple(
-            _number(box, t) for t in ('xmin', 'ymin', 'xmax', 'ymax'))))
+        objects.append(
+            (obj.findtext('name').strip(),
+             tuple(_number(box, t) for t in ('xmin', 'ymin', 'xmax', 'ymax'))))
     return dict(width=int(width), height=int(height), objects=objects)
 
 
-def list_xml_files(ann_dir: str,
-                   image_set: Optional[str] = None) -> List[str]:
+def list_xml_files(ann_dir: str, image_set: Optional[str] = None) -> List[str]:
     """XML paths relative to ``ann_dir``: all (recursive) or an image set.
 
     Args:
@@ -144,15 +147,18 @@ def list_xml_files(ann_dir: str,
             return [line.split()[0] + '.xml' for line in f if line.strip()]
     found = []
     for folder, _, files in os.walk(ann_dir):
-        found += [osp.relpath(osp.join(folder, name), ann_dir)
-                  for name in files if name.endswith('.xml')]
+        found += [
+            osp.relpath(osp.join(folder, name), ann_dir) for name in files
+            if name.endswith('.xml')
+        ]
     return sorted(found)
 
 
-def ilsvrc_det_to_coco(ann_dir: str, xml_files: Iterable[str],
-                       synsets: Sequence[Synset],
-                       image_ext: str = '.JPEG'
-                       ) -> Tuple[dict, ConversionStats]:
+def ilsvrc_det_to_coco(
+        ann_dir: str,
+        xml_files: Iterable[str],
+        synsets: Sequence[Synset],
+        image_ext: str = '.JPEG') -> Tuple[dict, ConversionStats]:
     """COCO dict of the given annotation files.
 
     Args:
@@ -168,8 +174,10 @@ def ilsvrc_det_to_coco(ann_dir: str, xml_files: Iterable[str],
     """
     stats = ConversionStats()
     cat_of: Dict[str, int] = {w: i + 1 for i, (w, _) in enumerate(synsets)}
-    coco = dict(images=[], annotations=[],
-                categories=coco_categories([n for _, n in synsets]))
+    coco = dict(
+        images=[],
+        annotations=[],
+        categories=coco_categories([n for _, n in synsets]))
     for index, rel in enumerate(xml_files):
         try:
             info = parse_xml(osp.join(ann_dir, rel))
@@ -177,9 +185,12 @@ def ilsvrc_det_to_coco(ann_dir: str, xml_files: Iterable[str],
             stats['malformed_files'] += 1
             logger.warning('%s: %s; file skipped', rel, e)
             continue
-        coco['images'].append(dict(
-            id=index + 1, file_name=osp.splitext(rel)[0] + image_ext,
-            width=info['width'], height=info['height']))
+        coco['images'].append(
+            dict(
+                id=index + 1,
+                file_name=osp.splitext(rel)[0] + image_ext,
+                width=info['width'],
+                height=info['height']))
         stats['images'] += 1
         for wnid, box in info['objects']:
             _add_object(coco, cat_of, wnid, box, index + 1, info, rel, stats)
@@ -202,6 +213,7 @@ def _add_object(coco: dict, cat_of: Dict[str, int], wnid: str,
     if box[2] <= box[0] or box[3] <= box[1]:
         stats['zero_area'] += 1
         return
-    coco['annotations'].append(coco_annotation(
-        len(coco['annotations']) + 1, image_id, cat_of[wnid], box))
+    coco['annotations'].append(
+        coco_annotation(
+            len(coco['annotations']) + 1, image_id, cat_of[wnid], box))
     stats['annotations'] += 1

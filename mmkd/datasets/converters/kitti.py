@@ -61,8 +61,11 @@ def parse_label_line(line: str) -> dict:
     if x2 <= x1 or y2 <= y1:
         raise ValueError(f'empty box x1={x1} y1={y1} x2={x2} y2={y2} '
                          f'(needs x2 > x1 and y2 > y1)')
-    return dict(type=fields[0], truncated=values[0], occluded=int(values[1]),
-                bbox=(x1, y1, x2, y2))
+    return dict(
+        type=fields[0],
+        truncated=values[0],
+        occluded=int(values[1]),
+        bbox=(x1, y1, x2, y2))
 
 
 def read_label_file(path: str, classes: Sequence[str],
@@ -88,7 +91,8 @@ def read_label_file(path: str, classes: Sequence[str],
     return objects
 
 
-def split_ids(ids: Sequence[str], val_ratio: float,
+def split_ids(ids: Sequence[str],
+              val_ratio: float,
               seed: int = 0) -> Dict[str, List[str]]:
     """Deterministic random ``train`` / ``val`` split of frame ids.
 
@@ -101,11 +105,13 @@ def split_ids(ids: Sequence[str], val_ratio: float,
     shuffled = sorted(ids)
     random.Random(seed).shuffle(shuffled)
     num_val = int(round(val_ratio * len(shuffled)))
-    return dict(train=sorted(shuffled[num_val:]),
-                val=sorted(shuffled[:num_val]))
+    return dict(
+        train=sorted(shuffled[num_val:]), val=sorted(shuffled[:num_val]))
 
 
-def convert_split(frame_ids: Sequence[str], label_dir: str, image_dir: str,
+def convert_split(frame_ids: Sequence[str],
+                  label_dir: str,
+                  image_dir: str,
                   classes: Sequence[str] = KITTI_CLASSES,
                   image_ext: str = '.png',
                   stats: Optional[ConversionStats] = None) -> dict:
@@ -125,24 +131,26 @@ def convert_split(frame_ids: Sequence[str], label_dir: str, image_dir: str,
     """
     stats = ConversionStats() if stats is None else stats
     classes = tuple(classes)
-    coco = dict(images=[], annotations=[],
-                categories=coco_categories(classes))
+    coco = dict(images=[], annotations=[], categories=coco_categories(classes))
     for index, frame_id in enumerate(sorted(frame_ids)):
         size = _frame_size(frame_id, label_dir, image_dir, image_ext, stats)
         if size is None:
             continue
         image_id = index + 1  # COCO ids start at 1; file_name keeps the id
-        coco['images'].append(dict(id=image_id, file_name=frame_id + image_ext,
-                                   width=size[0], height=size[1]))
-        for obj in read_label_file(osp.join(label_dir, frame_id + '.txt'),
-                                   classes, stats):
+        coco['images'].append(
+            dict(
+                id=image_id,
+                file_name=frame_id + image_ext,
+                width=size[0],
+                height=size[1]))
+        for obj in read_label_file(
+                osp.join(label_dir, frame_id + '.txt'), classes, stats):
             _add_object(coco, obj, image_id, size, classes, stats)
         stats['images'] += 1
     return coco
 
 
-def _frame_size(frame_id: str, label_dir: str, image_dir: str,
-                image_ext: str,
+def _frame_size(frame_id: str, label_dir: str, image_dir: str, image_ext: str,
                 stats: ConversionStats) -> Optional[Tuple[int, int]]:
     """Image ``(width, height)``; None (counted, logged) if a file is
     missing."""
@@ -167,18 +175,24 @@ def _add_object(coco: dict, obj: dict, image_id: int, size: Tuple[int, int],
     if box[2] <= box[0] or box[3] <= box[1]:
         stats['zero_area'] += 1
         return
-    coco['annotations'].append(coco_annotation(
-        len(coco['annotations']) + 1, image_id,
-        classes.index(obj['type']) + 1, box,
-        truncated=obj['truncated'], occluded=obj['occluded']))
+    coco['annotations'].append(
+        coco_annotation(
+            len(coco['annotations']) + 1,
+            image_id,
+            classes.index(obj['type']) + 1,
+            box,
+            truncated=obj['truncated'],
+            occluded=obj['occluded']))
     stats['annotations'] += 1
 
 
-def kitti_to_coco(label_dir: str, image_dir: str,
-                  splits: Dict[str, Sequence[str]],
-                  classes: Sequence[str] = KITTI_CLASSES,
-                  image_ext: str = '.png'
-                  ) -> Tuple[Dict[str, dict], Dict[str, ConversionStats]]:
+def kitti_to_coco(
+    label_dir: str,
+    image_dir: str,
+    splits: Dict[str, Sequence[str]],
+    classes: Sequence[str] = KITTI_CLASSES,
+    image_ext: str = '.png'
+) -> Tuple[Dict[str, dict], Dict[str, ConversionStats]]:
     """Convert several splits (e.g. from :func:`split_ids`).
 
     Returns:

@@ -27,7 +27,9 @@ def _faster_cocoeval():
 
         def __init__(self, coco_gt, coco_dt, iou_type):
             super().__init__(
-                COCO(coco_gt.dataset), COCO(coco_dt.dataset), iou_type,
+                COCO(coco_gt.dataset),
+                COCO(coco_dt.dataset),
+                iou_type,
                 print_function=print)
 
     return FasterCOCOeval

@@ -30,8 +30,8 @@ from mmkd.registry import METRICS
 KITTI_IOU_THRS = dict(Car=0.7, Pedestrian=0.5, Cyclist=0.5)
 # level: (min box height px, max occlusion level, max truncation), KITTI
 # devkit (cpp/evaluate_object.cpp: MIN_HEIGHT, MAX_OCCLUSION, MAX_TRUNCATION).
-KITTI_DIFFICULTIES = dict(easy=(40, 0, 0.15), moderate=(25, 1, 0.30),
-                          hard=(25, 2, 0.50))
+KITTI_DIFFICULTIES = dict(
+    easy=(40, 0, 0.15), moderate=(25, 1, 0.30), hard=(25, 2, 0.50))
 _RECALL_POINTS = {
     'R40': np.linspace(1 / 40, 1, 40),
     'R11': np.linspace(0, 1, 11),
@@ -40,8 +40,9 @@ _RECALL_POINTS = {
 
 def box_iou(boxes: np.ndarray, box: np.ndarray) -> np.ndarray:
     """IoU of ``boxes (n, 4)`` with one ``box (4,)``, ``(x1, y1, x2, y2)``."""
-    wh = np.clip(np.minimum(boxes[:, 2:], box[2:]) -
-                 np.maximum(boxes[:, :2], box[:2]), 0, None)
+    wh = np.clip(
+        np.minimum(boxes[:, 2:], box[2:]) - np.maximum(boxes[:, :2], box[:2]),
+        0, None)
     inter = wh[:, 0] * wh[:, 1]
     area = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
     union = area + (box[2] - box[0]) * (box[3] - box[1]) - inter
@@ -96,7 +97,8 @@ def interpolated_ap(tp: np.ndarray, num_gt: int, mode: str = 'R40') -> float:
 
 
 def class_ap(dets: Dict[int, Tuple[np.ndarray, np.ndarray]],
-             gts: Dict[int, Tuple[np.ndarray, np.ndarray]], iou_thr: float,
+             gts: Dict[int, Tuple[np.ndarray, np.ndarray]],
+             iou_thr: float,
              mode: str = 'R40') -> Optional[float]:
     """AP of one class over images; None when it has no ground truth.
 
@@ -114,8 +116,8 @@ def class_ap(dets: Dict[int, Tuple[np.ndarray, np.ndarray]],
     for img_id, (boxes, img_scores) in dets.items():
         order = np.argsort(-img_scores, kind='stable')
         gt_boxes, gt_ignore = gts.get(img_id, empty)
-        outcomes.append(match_image(boxes[order], gt_boxes, gt_ignore,
-                                    iou_thr))
+        outcomes.append(
+            match_image(boxes[order], gt_boxes, gt_ignore, iou_thr))
         scores.append(img_scores[order])
     if not scores:
         return 0.
@@ -198,10 +200,13 @@ class KittiMetric(CocoMetric):
         aps = {}
         for label, name in enumerate(self.dataset_meta['classes']):
             dets = self._class_dets(preds, label, min_height)
-            gts = {img_id: self._gt_boxes(img_id, self.cat_ids[label], level)
-                   for img_id in dets}
-            ap = class_ap(dets, gts, self.class_iou_thrs.get(
-                name, self.default_iou_thr), self.ap_mode)
+            gts = {
+                img_id: self._gt_boxes(img_id, self.cat_ids[label], level)
+                for img_id in dets
+            }
+            ap = class_ap(dets, gts,
+                          self.class_iou_thrs.get(name, self.default_iou_thr),
+                          self.ap_mode)
             if ap is not None:
                 aps[f'{name}_AP{suffix}'] = ap
         if aps:
@@ -211,18 +216,21 @@ class KittiMetric(CocoMetric):
     def _gt_boxes(self, img_id: int, cat_id: int,
                   level: Optional[str]) -> Tuple[np.ndarray, np.ndarray]:
         """``(boxes (m, 4) xyxy, ignore (m,) bool)`` of one image / class."""
-        anns = self._coco_api.load_anns(self._coco_api.get_ann_ids(
-            img_ids=[img_id], cat_ids=[cat_id]))
-        boxes = np.array([[x, y, x + w, y + h] for x, y, w, h in
-                          (a['bbox'] for a in anns)], dtype=np.float64)
+        anns = self._coco_api.load_anns(
+            self._coco_api.get_ann_ids(img_ids=[img_id], cat_ids=[cat_id]))
+        boxes = np.array([[x, y, x + w, y + h]
+                          for x, y, w, h in (a['bbox'] for a in anns)],
+                         dtype=np.float64)
         boxes = boxes.reshape(-1, 4)
-        ignore = np.array([bool(a.get('iscrowd', 0) or a.get('ignore', 0))
-                           for a in anns], dtype=bool)
+        ignore = np.array(
+            [bool(a.get('iscrowd', 0) or a.get('ignore', 0)) for a in anns],
+            dtype=bool)
         if level is not None:
             min_h, max_occ, max_trunc = KITTI_DIFFICULTIES[level]
             outside = np.array([
                 a['bbox'][3] < min_h or a.get('occluded', 0) > max_occ
-                or a.get('truncated', 0) > max_trunc for a in anns],
+                or a.get('truncated', 0) > max_trunc for a in anns
+            ],
                                dtype=bool)
             ignore = ignore | outside
         return boxes, ignore

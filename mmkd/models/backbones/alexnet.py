@@ -60,11 +60,17 @@ class AlexNet(PlainTrunk):
         'caffe': _arch((96, 256, 384, 384, 256), lrn=True),
     }
 
-    def __init__(self, style: str = 'torchvision', frozen_stages: int = 1,
-                 init_cfg=DEFAULT_INIT_CFG, **kwargs) -> None:
+    def __init__(self,
+                 style: str = 'torchvision',
+                 frozen_stages: int = 1,
+                 init_cfg=DEFAULT_INIT_CFG,
+                 **kwargs) -> None:
         if style not in self.arch_zoo:
             raise ValueError(f'AlexNet style must be one of '
                              f'{sorted(self.arch_zoo)}, got {style!r}.')
         self.style = style
-        super().__init__(self.arch_zoo[style], frozen_stages=frozen_stages,
-                         init_cfg=init_cfg, **kwargs)
+        super().__init__(
+            self.arch_zoo[style],
+            frozen_stages=frozen_stages,
+            init_cfg=init_cfg,
+            **kwargs)

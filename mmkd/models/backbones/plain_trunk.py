@@ -11,7 +11,7 @@ a direct child named as in the original Caffe models (``conv1_1`` ...
 detector's keys read ``backbone.conv3_1.weight`` / ``backbone.conv3_1.bias``.
 With ``norm_cfg`` a norm layer follows each conv as ``bn<suffix>`` (e.g.
 ``bn3_1``); a Tucker-decomposed conv keeps its name and holds ``in_proj``,
-``core`` and ``out_proj`` (see :class:`mmkd.models.layers.TuckerConv2d`).
+``core`` and ``out_proj`` (see :class:`mmkd.models.tucker.TuckerConv2d`).
 ReLU, LRN (``lrn<i>``) and pooling (``pool<i>``) layers have no parameters.
 """
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -22,7 +22,7 @@ from mmcv.cnn import build_norm_layer
 from mmengine.model import BaseModule
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from ..layers import build_conv
+from ..tucker.tucker_conv import build_conv
 
 # Layer specs of ``arch_settings`` (one tuple per stage):
 #   ('conv', name, out_channels, kernel, stride, padding)
@@ -77,8 +77,8 @@ class PlainTrunk(BaseModule):
                              f'got {frozen_stages}.')
         self.frozen_stages = frozen_stages
         self.norm_eval = norm_eval
-        self.out_indices = tuple(
-            i % num_stages for i in (out_indices or (num_stages - 1, )))
+        self.out_indices = tuple(i % num_stages
+                                 for i in (out_indices or (num_stages - 1, )))
         self._check_tucker_names(arch_settings, tucker_ranks or {})
         self.relu = nn.ReLU(inplace=True)
         self.stages: List[List[str]] = []
@@ -95,8 +95,9 @@ class PlainTrunk(BaseModule):
     @staticmethod
     def _check_tucker_names(arch_settings: ArchSettings,
                             tucker_ranks: dict) -> None:
-        convs = [s[1] for stage in arch_settings for s in stage
-                 if s[0] == 'conv']
+        convs = [
+            s[1] for stage in arch_settings for s in stage if s[0] == 'conv'
+        ]
         unknown = sorted(set(tucker_ranks) - set(convs))
         if unknown:
             raise KeyError(f'tucker_ranks names unknown convs {unknown}; '
@@ -109,14 +110,19 @@ class PlainTrunk(BaseModule):
         for kind, name, *args in stage:
             if kind == 'conv':
                 out_channels = max(1, int(round(args[0] * width_mult)))
-                self.add_module(name, build_conv(
-                    channels, out_channels, *args[1:],
-                    tucker_ranks=tucker_ranks.get(name)))
+                self.add_module(
+                    name,
+                    build_conv(
+                        channels,
+                        out_channels,
+                        *args[1:],
+                        tucker_ranks=tucker_ranks.get(name)))
                 names.append(name)
                 if norm_cfg is not None:
                     bn_name = name.replace('conv', 'bn', 1)
                     self.add_module(
-                        bn_name, build_norm_layer(norm_cfg, out_channels)[1])
+                        bn_name,
+                        build_norm_layer(norm_cfg, out_channels)[1])
                     names.append(bn_name)
                 names.append('relu')
                 channels = out_channels
@@ -125,8 +131,9 @@ class PlainTrunk(BaseModule):
                 names.append(name)
             elif kind == 'pool':
                 kernel, stride, padding, ceil_mode = args
-                self.add_module(name, nn.MaxPool2d(
-                    kernel, stride, padding, ceil_mode=ceil_mode))
+                self.add_module(
+                    name,
+                    nn.MaxPool2d(kernel, stride, padding, ceil_mode=ceil_mode))
                 names.append(name)
             else:
                 raise ValueError(f'Unknown layer kind {kind!r} in stage '

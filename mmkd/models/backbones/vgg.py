@@ -15,13 +15,12 @@ from mmkd.registry import MODELS
 from .plain_trunk import DEFAULT_INIT_CFG, PlainTrunk
 
 
-def _vgg_stage(index: int, num_convs: int, channels: int,
-               pool: bool) -> tuple:
+def _vgg_stage(index: int, num_convs: int, channels: int, pool: bool) -> tuple:
     convs = tuple(('conv', f'conv{index}_{j}', channels, 3, 1, 1)
                   for j in range(1, num_convs + 1))
     # 2x2 / 2 max-pooling (Simonyan & Zisserman, 2015); ceil as in Caffe.
-    return convs + ((('pool', f'pool{index}', 2, 2, 0, True), )
-                    if pool else ())
+    return convs + ((('pool', f'pool{index}', 2, 2, 0, True), ) if pool else
+                    ())
 
 
 @MODELS.register_module()
@@ -42,7 +41,12 @@ class VGG16(PlainTrunk):
         for i, n, c in ((1, 2, 64), (2, 2, 128), (3, 3, 256), (4, 3, 512),
                         (5, 3, 512)))
 
-    def __init__(self, frozen_stages: int = 2, init_cfg=DEFAULT_INIT_CFG,
+    def __init__(self,
+                 frozen_stages: int = 2,
+                 init_cfg=DEFAULT_INIT_CFG,
                  **kwargs) -> None:
-        super().__init__(self.arch_settings, frozen_stages=frozen_stages,
-                         init_cfg=init_cfg, **kwargs)
+        super().__init__(
+            self.arch_settings,
+            frozen_stages=frozen_stages,
+            init_cfg=init_cfg,
+            **kwargs)

@@ -41,7 +41,12 @@ class VGGM(PlainTrunk):
         (('conv', 'conv5', 512, 3, 1, 1), ),
     )
 
-    def __init__(self, frozen_stages: int = 1, init_cfg=DEFAULT_INIT_CFG,
+    def __init__(self,
+                 frozen_stages: int = 1,
+                 init_cfg=DEFAULT_INIT_CFG,
                  **kwargs) -> None:
-        super().__init__(self.arch_settings, frozen_stages=frozen_stages,
-                         init_cfg=init_cfg, **kwargs)
+        super().__init__(
+            self.arch_settings,
+            frozen_stages=frozen_stages,
+            init_cfg=init_cfg,
+            **kwargs)

@@ -1,4 +1,4 @@
-from .distill_terms import DEFAULT_DISTILL_LOSSES
+from .distill_terms import TERM_NAMES
 from .two_stage_distiller import TwoStageDistiller
 
-__all__ = ['TwoStageDistiller', 'DEFAULT_DISTILL_LOSSES']
+__all__ = ['TwoStageDistiller', 'TERM_NAMES']

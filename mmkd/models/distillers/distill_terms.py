@@ -5,49 +5,59 @@ student's targets and returns the ``distill.*`` loss entries; the distiller
 calls them in order so its ``loss()`` reads top to bottom.
 """
 import copy
+import math
 from typing import Dict, List, Optional, Sequence, Union
 
 import torch
 from mmdet.models.utils import multi_apply
 from mmdet.structures.bbox import get_box_tensor
+from mmengine.model import ModuleList
 from torch import Tensor, nn
 
 from mmkd.registry import MODELS
 from mmkd.utils.errors import ConfigError
+from .diagnostics import bound_active, teacher_cls_stats
 
-# The paper's weights (Chen et al. 2017, Sec. 3): w_bg = 1.5, T = 1,
-# nu = 0.5 for the bounded regression, gamma = 0.5 for the hint; the KD
-# terms' (1 - mu) factor is applied by the distiller. The margin m is not
-# given by the paper; 0 is the tightest bound (documented, configurable).
-DEFAULT_DISTILL_LOSSES = dict(
-    rpn_kd=dict(type='WeightedKDLoss', fg_weight=1.0, bg_weight=1.5, T=1.0,
-                loss_weight=1.0),
-    rpn_reg=dict(type='TeacherBoundedRegLoss', margin=0.0, loss_weight=0.5),
-    rcn_kd=dict(type='WeightedKDLoss', fg_weight=1.0, bg_weight=1.5, T=1.0,
-                use_sigmoid=False, loss_weight=1.0),
-    rcn_reg=dict(type='TeacherBoundedRegLoss', margin=0.0, loss_weight=0.5),
-    hint=dict(type='HintAdaptLoss', p=2, loss_weight=0.5))
+# The five terms a distiller can train; which of them are on, and with which
+# weights, is what the config's ``distill_losses`` lists (the paper's are in
+# configs/_base_/distill/chen2017.py).
+TERM_NAMES = ('rpn_kd', 'rpn_reg', 'rcn_kd', 'rcn_reg', 'hint')
 
 
-def build_distill_losses(overrides: Optional[dict], *,
+def build_distill_losses(cfgs: Optional[dict], *,
                          rpn_sigmoid: bool) -> nn.ModuleDict:
-    """Merge ``overrides`` into the defaults and build the enabled terms.
+    """Build the terms ``cfgs`` lists; a term absent or ``None`` is off.
 
-    A term set to ``None`` is off; a dict with a ``type`` replaces the
-    default; a dict without one updates the default's arguments.
+    Nothing is added that the config does not name, so the config a user
+    reads is the complete list of what trains.
     """
-    overrides = dict(overrides or {})
-    unknown = sorted(set(overrides) - set(DEFAULT_DISTILL_LOSSES))
+    if cfgs is None:
+        raise ConfigError(
+            'TwoStageDistiller: model.distill_losses is required; inherit '
+            "configs/_base_/distill/chen2017.py (the paper's five terms and "
+            'weights) or list the terms to train, e.g. '
+            "distill_losses=dict(hint=dict(type='HintAdaptLoss', "
+            'loss_weight=0.5)); an empty dict trains no distillation term')
+    if not isinstance(cfgs, dict):
+        raise ConfigError(
+            f'TwoStageDistiller: model.distill_losses must be a dict of '
+            f'{list(TERM_NAMES)} to loss configs, got {type(cfgs).__name__}')
+    unknown = sorted(set(cfgs) - set(TERM_NAMES))
     if unknown:
         raise ConfigError(
             f'TwoStageDistiller: unknown distill_losses key(s) {unknown}; '
-            f'valid keys are {sorted(DEFAULT_DISTILL_LOSSES)}')
+            f'valid keys are {sorted(TERM_NAMES)}')
     losses = nn.ModuleDict()
-    for name, default in DEFAULT_DISTILL_LOSSES.items():
-        cfg = overrides.get(name, default)
+    for name in TERM_NAMES:
+        cfg = cfgs.get(name)
         if cfg is None:
             continue
-        cfg = dict(cfg) if 'type' in cfg else {**default, **cfg}
+        if not isinstance(cfg, dict) or 'type' not in cfg:
+            raise ConfigError(
+                f'TwoStageDistiller: distill_losses.{name}={cfg!r} needs a '
+                "`type` (e.g. type='WeightedKDLoss'), or None to switch the "
+                'term off')
+        cfg = dict(cfg)
         if name == 'rpn_kd':
             if cfg.get('use_sigmoid', rpn_sigmoid) != rpn_sigmoid:
                 raise ConfigError(
@@ -66,15 +76,21 @@ def build_distill_losses(overrides: Optional[dict], *,
 
 
 def build_adapters(adapters: Union[dict, list, None],
-                   num_levels: int) -> nn.ModuleList:
-    """One adapter per hint level (``nn.Identity`` where none is given)."""
+                   num_levels: int) -> ModuleList:
+    """One adapter per hint level; ``None`` at a level means no adaptation
+    layer there (an ablation: the student map must then have the teacher's
+    channels).
+
+    An MMEngine ``ModuleList``, so that the distiller's ``init_weights()``
+    reaches every adapter's own ``init_cfg``.
+    """
     if adapters is None or isinstance(adapters, dict):
         adapters = [copy.deepcopy(adapters) for _ in range(num_levels)]
     if len(adapters) != num_levels:
         raise ConfigError(
             f'TwoStageDistiller: {len(adapters)} adapters for {num_levels} '
             'hint_levels; give one adapter (or None) per hint level')
-    built = nn.ModuleList()
+    built = ModuleList()
     for i, cfg in enumerate(adapters):
         try:
             built.append(nn.Identity() if cfg is None else MODELS.build(cfg))
@@ -87,13 +103,13 @@ def build_adapters(adapters: Union[dict, list, None],
 
 @torch.no_grad()
 def check_hint_channels(student: nn.Module, teacher: nn.Module,
-                        adapters: nn.ModuleList,
-                        hint_levels: Sequence[tuple], teacher_input) -> None:
+                        adapters: nn.ModuleList, hint_levels: Sequence[tuple],
+                        teacher_input) -> None:
     """Probe both trunks on a small image; compare adapted channels."""
     was_training = student.training, adapters.training
     student.eval(), adapters.eval()
-    probe = torch.zeros(1, 3, 128, 128,
-                        device=next(student.parameters()).device)
+    probe = torch.zeros(
+        1, 3, 128, 128, device=next(student.parameters()).device)
     s_feats = student.extract_feat(probe)
     t_feats = teacher_input.extract_feat(teacher, probe)
     student.train(was_training[0]), adapters.train(was_training[1])
@@ -115,36 +131,68 @@ def check_hint_channels(student: nn.Module, teacher: nn.Module,
                 f'{s_feats[s_idx].shape[1]}, out_channels={wanted})]')
 
 
+def image_mask(feat: Tensor, batch_data_samples: list) -> Tensor:
+    """``(N, 1, H, W)``: 1 where ``feat`` covers its image, 0 on the batch
+    padding.
+
+    Each image's ``img_shape`` is its un-padded size in the batch of
+    ``batch_input_shape``; the map covers the batch (at any scale, e.g. the
+    teacher's input at ``teacher_input_scale``), so the covered share of its
+    rows and columns is the image's share of the batch.
+    """
+    n, _, height, width = feat.shape
+    mask = feat.new_zeros(n, 1, height, width)
+    for i, sample in enumerate(batch_data_samples):
+        img_h, img_w = sample.metainfo['img_shape'][:2]
+        pad_h, pad_w = sample.metainfo.get('batch_input_shape', (img_h, img_w))
+        rows = min(height, math.ceil(height * img_h / pad_h))
+        cols = min(width, math.ceil(width * img_w / pad_w))
+        mask[i, :, :rows, :cols] = 1
+    return mask
+
+
 def rpn_hard_losses(head: nn.Module, cls_scores: List[Tensor],
                     bbox_preds: List[Tensor], targets: dict) -> dict:
     """The student's own RPN losses, from targets computed once."""
     loss_cls, loss_bbox = multi_apply(
-        head.loss_by_feat_single, cls_scores, bbox_preds, targets['anchors'],
-        targets['labels'], targets['label_weights'], targets['bbox_targets'],
-        targets['bbox_weights'], avg_factor=targets['avg_factor'])
+        head.loss_by_feat_single,
+        cls_scores,
+        bbox_preds,
+        targets['anchors'],
+        targets['labels'],
+        targets['label_weights'],
+        targets['bbox_targets'],
+        targets['bbox_weights'],
+        avg_factor=targets['avg_factor'])
     return dict(loss_rpn_cls=loss_cls, loss_rpn_bbox=loss_bbox)
 
 
 def _flatten_levels(maps: List[Tensor], channels: int) -> Tensor:
     """(N, A * channels, H, W) per level -> (N * sum(H W A), channels),
     in the anchor order of MMDetection's ``get_targets``."""
-    return torch.cat([
-        m.permute(0, 2, 3, 1).reshape(m.size(0), -1, channels) for m in maps
-    ], dim=1).reshape(-1, channels)
+    return torch.cat(
+        [m.permute(0, 2, 3, 1).reshape(m.size(0), -1, channels) for m in maps],
+        dim=1).reshape(-1, channels)
 
 
 def _flatten_targets(per_level: List[Tensor], channels: int) -> Tensor:
     return torch.cat(per_level, dim=1).reshape(-1, channels)
 
 
-def rpn_distill_terms(losses: nn.ModuleDict, student: tuple, teacher: tuple,
-                      targets: dict, *, soft_weight: float) -> dict:
+def rpn_distill_terms(losses: nn.ModuleDict,
+                      student: tuple,
+                      teacher: tuple,
+                      targets: dict,
+                      *,
+                      soft_weight: float,
+                      diag: Optional[dict] = None) -> dict:
     """RPN KD on the sampled anchors and bounded regression on positives.
 
     Args:
         student, teacher: ``(cls_scores, bbox_preds)``, lists per level of
             ``(N, A * cls_channels, H, W)`` and ``(N, A * 4, H, W)``.
         targets: the student's anchor targets (``_anchor_targets``).
+        diag: filled with the ``diag.*`` statistics when given.
     """
     s_shapes = [m.shape for m in student[0] + student[1]]
     t_shapes = [m.shape for m in teacher[0] + teacher[1]]
@@ -165,8 +213,15 @@ def rpn_distill_terms(losses: nn.ModuleDict, student: tuple, teacher: tuple,
         if channels == 1:  # sigmoid objectness: logits of shape (N,)
             s_cls, t_cls = s_cls.squeeze(1), t_cls.squeeze(1)
         out['distill.loss_rpn_kd'] = soft_weight * losses['rpn_kd'](
-            s_cls[sampled], t_cls[sampled], weight=weights[sampled],
+            s_cls[sampled],
+            t_cls[sampled],
+            weight=weights[sampled],
             avg_factor=avg_factor)
+        if diag is not None:
+            labels = _flatten_targets(targets['labels'], 1).squeeze(1)
+            stats = teacher_cls_stats(
+                t_cls[sampled], labels[sampled], sigmoid=channels == 1)
+            diag.update({f'diag.t_rpn_{k}': v for k, v in stats.items()})
     if 'rpn_reg' in losses:
         s_reg = _flatten_levels(student[1], 4)
         t_reg = _flatten_levels(teacher[1], 4)
@@ -174,8 +229,15 @@ def rpn_distill_terms(losses: nn.ModuleDict, student: tuple, teacher: tuple,
         bbox_weights = _flatten_targets(targets['bbox_weights'], 4)
         pos = bbox_weights.sum(dim=1) > 0
         out['distill.loss_rpn_reg'] = losses['rpn_reg'](
-            s_reg[pos], t_reg[pos], bbox_targets[pos],
-            weight=bbox_weights[pos], avg_factor=avg_factor)
+            s_reg[pos],
+            t_reg[pos],
+            bbox_targets[pos],
+            weight=bbox_weights[pos],
+            avg_factor=avg_factor)
+        if diag is not None:
+            diag['diag.rpn_bound_active'] = bound_active(
+                s_reg[pos], t_reg[pos], bbox_targets[pos], bbox_weights[pos],
+                getattr(losses['rpn_reg'], 'margin', 0.0))
     return out
 
 
@@ -192,22 +254,35 @@ def _gt_class_deltas(bbox_head: nn.Module, bbox_pred: Tensor, rois: Tensor,
                           -1)[pos, labels[pos]]
 
 
-def rcn_distill_terms(losses: nn.ModuleDict, bbox_head: nn.Module,
-                      s_out: Dict[str, Tensor], t_out: Dict[str, Tensor],
-                      rois: Tensor, targets: tuple, *,
-                      soft_weight: float) -> dict:
+def rcn_distill_terms(losses: nn.ModuleDict,
+                      bbox_head: nn.Module,
+                      s_out: Dict[str, Tensor],
+                      t_out: Dict[str, Tensor],
+                      rois: Tensor,
+                      targets: tuple,
+                      *,
+                      soft_weight: float,
+                      diag: Optional[dict] = None) -> dict:
     """RoI-head KD on every sampled RoI and bounded regression on positives.
 
     ``s_out`` / ``t_out`` hold ``cls_score`` ``(num_rois, num_classes + 1)``
-    and ``bbox_pred`` of the student and the teacher on the same ``rois``.
+    and ``bbox_pred`` of the student and the teacher on the same ``rois``;
+    ``diag`` is filled with the ``diag.*`` statistics when given.
     """
     labels, label_weights, bbox_targets, bbox_weights = targets
     out = {}
     if 'rcn_kd' in losses:
         avg_factor = max(float((label_weights > 0).sum()), 1.0)
         out['distill.loss_rcn_kd'] = soft_weight * losses['rcn_kd'](
-            s_out['cls_score'], t_out['cls_score'], weight=label_weights,
+            s_out['cls_score'],
+            t_out['cls_score'],
+            weight=label_weights,
             avg_factor=avg_factor)
+        if diag is not None:
+            sampled = label_weights > 0
+            stats = teacher_cls_stats(
+                t_out['cls_score'][sampled], labels[sampled], sigmoid=False)
+            diag.update({f'diag.t_rcn_{k}': v for k, v in stats.items()})
     if 'rcn_reg' in losses:
         pos = (labels >= 0) & (labels < bbox_head.num_classes)
         s_reg = _gt_class_deltas(bbox_head, s_out['bbox_pred'], rois, labels,
@@ -215,6 +290,13 @@ def rcn_distill_terms(losses: nn.ModuleDict, bbox_head: nn.Module,
         t_reg = _gt_class_deltas(bbox_head, t_out['bbox_pred'], rois, labels,
                                  pos)
         out['distill.loss_rcn_reg'] = losses['rcn_reg'](
-            s_reg, t_reg, bbox_targets[pos], weight=bbox_weights[pos],
+            s_reg,
+            t_reg,
+            bbox_targets[pos],
+            weight=bbox_weights[pos],
             avg_factor=bbox_targets.size(0))
+        if diag is not None:
+            diag['diag.rcn_bound_active'] = bound_active(
+                s_reg, t_reg, bbox_targets[pos], bbox_weights[pos],
+                getattr(losses['rcn_reg'], 'margin', 0.0))
     return out

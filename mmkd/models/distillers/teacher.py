@@ -14,10 +14,11 @@ from mmengine.config import Config, ConfigDict
 from mmengine.runner.checkpoint import _load_checkpoint
 from torch import nn
 
+from mmkd.models.distillers.export import (is_distiller_state,
+                                           strip_ddp_prefix,
+                                           student_state_dict)
 from mmkd.registry import MODELS
 from mmkd.utils.errors import CheckpointError, ConfigError, MissingFileError
-from mmkd.utils.export import (is_distiller_state, strip_ddp_prefix,
-                               student_state_dict)
 
 
 def teacher_config(teacher: Union[str, dict]) -> ConfigDict:
@@ -109,8 +110,8 @@ def build_teacher(teacher: Union[str, dict], ckpt: str) -> nn.Module:
     return model.eval()
 
 
-def check_pairing(student: nn.Module, teacher: nn.Module, *,
-                  rpn_kd: bool, input_scale: float) -> None:
+def check_pairing(student: nn.Module, teacher: nn.Module, *, rpn_kd: bool,
+                  input_scale: float) -> None:
     """Checks that need both detectors built; raise ``ConfigError`` (a
     ``ValueError``)."""
     for name, det in (('student', student), ('teacher', teacher)):

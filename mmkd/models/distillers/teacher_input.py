@@ -31,8 +31,12 @@ class TeacherInput:
             teacher in reduced precision.
     """
 
-    def __init__(self, student_pre: nn.Module, teacher_pre: nn.Module, *,
-                 scale: float = 1.0, autocast: Optional[str] = None) -> None:
+    def __init__(self,
+                 student_pre: nn.Module,
+                 teacher_pre: nn.Module,
+                 *,
+                 scale: float = 1.0,
+                 autocast: Optional[str] = None) -> None:
         if scale <= 0:
             raise ValueError(f'teacher_input_scale={scale} must be > 0')
         if autocast not in (None, 'bfloat16', 'float16'):
@@ -42,10 +46,9 @@ class TeacherInput:
         self.dtype = getattr(torch, autocast) if autocast else None
         s_norm, t_norm = _norm_params(student_pre), _norm_params(teacher_pre)
         self.renorm = None
-        if s_norm is not None and t_norm is not None and not (
-                torch.equal(s_norm[0], t_norm[0])
-                and torch.equal(s_norm[1], t_norm[1])
-                and s_norm[2] == t_norm[2]):
+        if s_norm is not None and t_norm is not None and not (torch.equal(
+                s_norm[0], t_norm[0]) and torch.equal(
+                    s_norm[1], t_norm[1]) and s_norm[2] == t_norm[2]):
             self.renorm = (s_norm, t_norm)
 
     def images(self, batch_inputs: Tensor) -> Tensor:
@@ -58,8 +61,11 @@ class TeacherInput:
                 x = x.flip(1)
             x = (x - t_mean.to(x)) / t_std.to(x)
         if self.scale != 1.0:
-            x = F.interpolate(x, scale_factor=self.scale, mode='bilinear',
-                              align_corners=False)
+            x = F.interpolate(
+                x,
+                scale_factor=self.scale,
+                mode='bilinear',
+                align_corners=False)
         return x
 
     def run(self, module, *args):
@@ -69,8 +75,8 @@ class TeacherInput:
             if self.dtype is None:
                 return module(*args)
             tensor = args[0] if isinstance(args[0], Tensor) else args[0][0]
-            with torch.autocast(device_type=tensor.device.type,
-                                dtype=self.dtype):
+            with torch.autocast(
+                    device_type=tensor.device.type, dtype=self.dtype):
                 out = module(*args)
         return _to_float(out)
 

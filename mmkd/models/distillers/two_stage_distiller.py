@@ -24,8 +24,9 @@ from mmengine.registry import DefaultScope
 from torch import Tensor, nn
 
 from mmkd.registry import MODELS
+from .diagnostics import gradient_norms
 from .distill_terms import (build_adapters, build_distill_losses,
-                            check_hint_channels, rcn_distill_terms,
+                            check_hint_channels, image_mask, rcn_distill_terms,
                             rpn_distill_terms, rpn_hard_losses)
 from .teacher import build_teacher, check_pairing
 from .teacher_input import TeacherInput
@@ -43,13 +44,17 @@ class TwoStageDistiller(BaseModel):
             CPU. ``None`` only for tests: the teacher stays random.
         distill_losses (dict, optional): overrides of the five terms
             ``rpn_kd``, ``rpn_reg``, ``rcn_kd``, ``rcn_reg`` and ``hint``
-            (see ``DEFAULT_DISTILL_LOSSES``); a term set to ``None`` is
-            switched off.
+            the terms to train, among ``rpn_kd``, ``rpn_reg``, ``rcn_kd``,
+            ``rcn_reg`` and ``hint``, each a loss config; a term that is
+            absent or ``None`` is off (the paper's five are in
+            ``configs/_base_/distill/chen2017.py``). Required.
         hint_levels (sequence of (int, int)): pairs of (student level,
             teacher level) of ``extract_feat`` outputs used for hints.
         adapters (dict | list, optional): ``HintAdapter`` configs, one per
-            hint level (or one dict for all); ``None`` where the channels
-            already match.
+            hint level (or one dict for all), built only when the hint is
+            on. ``None`` (for a level, or for all) means no adaptation layer:
+            an ablation, since the paper finds the adapter important even
+            where the channels already match.
         hard_weight (float): mu, the weight of the student's own (hard)
             classification losses; the soft term gets ``1 - mu``. Only
             applied where the soft term is on. Defaults to 0.5: the paper
@@ -65,6 +70,13 @@ class TwoStageDistiller(BaseModel):
             (default) raises ``FloatingPointError`` naming the terms and the
             iteration (counted from 1, as in the log); ``'skip'`` logs them
             and the batch gives no gradient.
+        diagnostics (int): ``N > 0`` logs what the terms see
+            (``diag.*``: teacher accuracy and soft-target entropy on the
+            student's samples, share of positives with an active bound) at
+            every iteration and each term's gradient norm every ``N``-th
+            (see ``diagnostics.py``); 0 (default) logs none of it. Meant for
+            single-process analysis runs: the gradient norms cost one extra
+            backward pass per term.
         eval_only (bool): build only the student (and adapters), e.g. for
             ``tools/test.py``; no teacher is built or loaded.
         data_preprocessor (dict, optional): defaults to the student's.
@@ -82,6 +94,7 @@ class TwoStageDistiller(BaseModel):
                  teacher_input_scale: float = 1.0,
                  teacher_autocast: Optional[str] = None,
                  nonfinite: str = 'stop',
+                 diagnostics: int = 0,
                  eval_only: bool = False,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
@@ -92,7 +105,11 @@ class TwoStageDistiller(BaseModel):
         if nonfinite not in ('stop', 'skip'):
             raise ValueError(f"TwoStageDistiller: nonfinite={nonfinite!r}; "
                              "use 'stop' or 'skip'")
+        if not isinstance(diagnostics, int) or diagnostics < 0:
+            raise ValueError(f'TwoStageDistiller: diagnostics={diagnostics!r}'
+                             ' must be an int >= 0 (0: off)')
         self.nonfinite = nonfinite
+        self.diagnostics = diagnostics
         self.hard_weight = hard_weight
         self.hint_levels = [tuple(pair) for pair in hint_levels]
         self.eval_only = eval_only
@@ -103,17 +120,28 @@ class TwoStageDistiller(BaseModel):
         with _default_scope():
             self._build(student, data_preprocessor, distill_losses, adapters)
             if not eval_only:
-                self._build_teacher(teacher, teacher_ckpt,
-                                    teacher_input_scale, teacher_autocast)
+                self._build_teacher(teacher, teacher_ckpt, teacher_input_scale,
+                                    teacher_autocast)
 
     def _build(self, student, data_preprocessor, distill_losses, adapters):
         self.student = MODELS.build(student)
         self.data_preprocessor = (
-            MODELS.build(data_preprocessor) if data_preprocessor else
-            self.student.data_preprocessor)
+            MODELS.build(data_preprocessor)
+            if data_preprocessor else self.student.data_preprocessor)
         self.distill_losses = build_distill_losses(
             distill_losses, rpn_sigmoid=self.student.rpn_head.use_sigmoid_cls)
-        self.adapters = build_adapters(adapters, len(self.hint_levels))
+        # Only what an enabled term uses is built: adapters without the hint
+        # would be parameters without gradients (in the optimizer, the
+        # checkpoints, and an error for DDP's default wrapping).
+        self.adapters = None
+        if self._uses('hint'):
+            self.adapters = build_adapters(adapters, len(self.hint_levels))
+        elif adapters:
+            print_log(
+                'TwoStageDistiller: distill_losses.hint is off, so '
+                'model.adapters are not built',
+                logger='current',
+                level=logging.INFO)
 
     def _build_teacher(self, teacher, teacher_ckpt, input_scale, autocast):
         if teacher is None:
@@ -121,11 +149,15 @@ class TwoStageDistiller(BaseModel):
                              '(a detector dict or a config file path)')
         self.__dict__['teacher'] = build_teacher(teacher, teacher_ckpt)
         self.teacher_input = TeacherInput(
-            self.data_preprocessor, self.teacher.data_preprocessor,
-            scale=input_scale, autocast=autocast)
-        check_pairing(self.student, self.teacher,
-                      rpn_kd=self._uses('rpn_kd', 'rpn_reg'),
-                      input_scale=input_scale)
+            self.data_preprocessor,
+            self.teacher.data_preprocessor,
+            scale=input_scale,
+            autocast=autocast)
+        check_pairing(
+            self.student,
+            self.teacher,
+            rpn_kd=self._uses('rpn_kd', 'rpn_reg'),
+            input_scale=input_scale)
         if self._uses('hint'):
             check_hint_channels(self.student, self.teacher, self.adapters,
                                 self.hint_levels, self.teacher_input)
@@ -144,23 +176,31 @@ class TwoStageDistiller(BaseModel):
         # 1. student features; teacher features (no grad) for every term.
         s_feats = self.student.extract_feat(batch_inputs)
         t_feats = self.teacher_input.extract_feat(self.teacher, batch_inputs)
-        losses = {}
+        losses, diag = {}, {} if self.diagnostics else None
         # 2. student RPN: hard losses and RPN distillation per anchor.
         rpn_samples = _class_agnostic(batch_data_samples)
-        rpn_losses, proposals = self._rpn_step(s_feats, t_feats, rpn_samples)
+        rpn_losses, proposals = self._rpn_step(s_feats, t_feats, rpn_samples,
+                                               diag)
         losses.update(rpn_losses)
         # 3. assign and sample the proposals once, with the student's sampler.
         sampling_results = self._sample_rois(s_feats, proposals,
                                              batch_data_samples)
         # 4-5. student RoI head, teacher RoI head on the same RoIs; losses.
-        losses.update(self._rcn_step(s_feats, t_feats, sampling_results))
+        losses.update(self._rcn_step(s_feats, t_feats, sampling_results, diag))
         # 5. hints between adapted student features and teacher features.
         if self._uses('hint'):
-            losses['distill.loss_hint'] = self._hint_losses(s_feats, t_feats)
+            losses['distill.loss_hint'] = self._hint_losses(
+                s_feats, t_feats, batch_data_samples)
+        # 6. optional statistics of what the terms see (diagnostics.py).
+        if diag is not None:
+            losses.update(diag)
+            if _iteration() % self.diagnostics == 0:
+                losses.update(gradient_norms(losses, self.parameters()))
         return losses
 
     def _rpn_step(self, s_feats: Tuple[Tensor], t_feats: Tuple[Tensor],
-                  rpn_samples: SampleList) -> Tuple[dict, list]:
+                  rpn_samples: SampleList,
+                  diag: Optional[dict]) -> Tuple[dict, list]:
         head = self.student.rpn_head
         gts, gts_ignore, metas = unpack_gt_instances(rpn_samples)
         s_cls, s_reg = head(s_feats)
@@ -168,14 +208,18 @@ class TwoStageDistiller(BaseModel):
         hard = rpn_hard_losses(head, s_cls, s_reg, targets)
         if 'rpn_kd' in self.distill_losses:
             hard['loss_rpn_cls'] = [
-                loss * self.hard_weight for loss in hard['loss_rpn_cls']]
+                loss * self.hard_weight for loss in hard['loss_rpn_cls']
+            ]
         losses = {f'student.{k}': v for k, v in hard.items()}
         if self._uses('rpn_kd', 'rpn_reg'):
             t_cls, t_reg = self.teacher_input.run(self.teacher.rpn_head,
                                                   t_feats)
-            losses.update(rpn_distill_terms(
-                self.distill_losses, (s_cls, s_reg), (t_cls, t_reg), targets,
-                soft_weight=1.0 - self.hard_weight))
+            losses.update(
+                rpn_distill_terms(
+                    self.distill_losses, (s_cls, s_reg), (t_cls, t_reg),
+                    targets,
+                    soft_weight=1.0 - self.hard_weight,
+                    diag=diag))
         proposal_cfg = self.student.train_cfg.get('rpn_proposal',
                                                   self.student.test_cfg.rpn)
         proposals = head.predict_by_feat(
@@ -191,12 +235,14 @@ class TwoStageDistiller(BaseModel):
             props.priors = props.pop('bboxes')
             assign = roi_head.bbox_assigner.assign(props, gts[i],
                                                    gts_ignore[i])
-            sampling_results.append(roi_head.bbox_sampler.sample(
-                assign, props, gts[i], feats=[f[i][None] for f in s_feats]))
+            sampling_results.append(
+                roi_head.bbox_sampler.sample(
+                    assign, props, gts[i],
+                    feats=[f[i][None] for f in s_feats]))
         return sampling_results
 
     def _rcn_step(self, s_feats: Tuple[Tensor], t_feats: Tuple[Tensor],
-                  sampling_results: list) -> dict:
+                  sampling_results: list, diag: Optional[dict]) -> dict:
         roi_head = self.student.roi_head
         bbox_head = roi_head.bbox_head
         rois = bbox2roi([res.priors for res in sampling_results])
@@ -210,18 +256,29 @@ class TwoStageDistiller(BaseModel):
         if self._uses('rcn_kd', 'rcn_reg'):
             t_out = self.teacher_input.run_roi_head(self.teacher.roi_head,
                                                     t_feats, rois)
-            losses.update(rcn_distill_terms(
-                self.distill_losses, bbox_head, s_out, t_out, rois, targets,
-                soft_weight=1.0 - self.hard_weight))
+            losses.update(
+                rcn_distill_terms(
+                    self.distill_losses,
+                    bbox_head,
+                    s_out,
+                    t_out,
+                    rois,
+                    targets,
+                    soft_weight=1.0 - self.hard_weight,
+                    diag=diag))
         return losses
 
-    def _hint_losses(self, s_feats: Tuple[Tensor],
-                     t_feats: Tuple[Tensor]) -> List[Tensor]:
+    def _hint_losses(self, s_feats: Tuple[Tensor], t_feats: Tuple[Tensor],
+                     batch_data_samples: SampleList) -> List[Tensor]:
+        """One hint term per level, over the teacher map's un-padded
+        positions (the padding of a batch is no image content)."""
         hint = self.distill_losses['hint']
         return [
-            hint(adapter(s_feats[s_idx]), t_feats[t_idx])
-            for (s_idx, t_idx), adapter in zip(self.hint_levels,
-                                               self.adapters)
+            hint(
+                adapter(s_feats[s_idx]),
+                t_feats[t_idx],
+                weight=image_mask(t_feats[t_idx], batch_data_samples))
+            for (s_idx, t_idx), adapter in zip(self.hint_levels, self.adapters)
         ]
 
     def parse_losses(self, losses: Dict[str, Tensor]) -> tuple:
@@ -245,25 +302,31 @@ class TwoStageDistiller(BaseModel):
                 f'{message}; lower the learning rate or the loss_weight of '
                 "these terms, or set model.nonfinite='skip' to skip such "
                 'batches')
-        print_log(f'{message}: batch skipped (it gives no gradient)',
-                  logger='current', level=logging.WARNING)
+        print_log(
+            f'{message}: batch skipped (it gives no gradient)',
+            logger='current',
+            level=logging.WARNING)
         # Zero gradients for every trainable parameter (so DDP's reduction
         # sees them all) without touching the non-finite graph.
         total = sum(p.sum() * 0 for p in self.parameters() if p.requires_grad)
         return total, {'loss': total.detach(), 'nonfinite_skipped': 1.0}
 
     # ----------------------------------------------------------- inference
-    def predict(self, batch_inputs: Tensor, batch_data_samples: SampleList,
+    def predict(self,
+                batch_inputs: Tensor,
+                batch_data_samples: SampleList,
                 rescale: bool = True) -> SampleList:
         """The student's predictions (the teacher plays no part)."""
-        return self.student.predict(batch_inputs, batch_data_samples,
-                                    rescale=rescale)
+        return self.student.predict(
+            batch_inputs, batch_data_samples, rescale=rescale)
 
-    def _forward(self, batch_inputs: Tensor,
+    def _forward(self,
+                 batch_inputs: Tensor,
                  batch_data_samples: Optional[SampleList] = None):
         return self.student._forward(batch_inputs, batch_data_samples)
 
-    def forward(self, inputs: Tensor,
+    def forward(self,
+                inputs: Tensor,
                 data_samples: Optional[SampleList] = None,
                 mode: str = 'tensor'):
         if mode == 'loss':
@@ -298,6 +361,11 @@ def _default_scope():
     return DefaultScope.overwrite_default_scope('mmkd' if unset else None)
 
 
+def _iteration() -> int:
+    """The runner's 0-based iteration (0 outside a runner)."""
+    return MessageHub.get_current_instance().get_info('iter') or 0
+
+
 def _class_agnostic(batch_data_samples: SampleList) -> SampleList:
     """Copies of the samples with every label 0, as the RPN wants."""
     rpn_samples = copy.deepcopy(batch_data_samples)
@@ -317,8 +385,11 @@ def _anchor_targets(head: nn.Module, cls_scores: List[Tensor], gts: list,
         head.get_targets(anchors, valid, gts, metas,
                          batch_gt_instances_ignore=gts_ignore)
     num_level = [level.size(0) for level in anchors[0]]
-    all_anchors = images_to_levels([cat_boxes(a) for a in anchors],
-                                   num_level)
-    return dict(anchors=all_anchors, labels=labels,
-                label_weights=label_weights, bbox_targets=bbox_targets,
-                bbox_weights=bbox_weights, avg_factor=avg_factor)
+    all_anchors = images_to_levels([cat_boxes(a) for a in anchors], num_level)
+    return dict(
+        anchors=all_anchors,
+        labels=labels,
+        label_weights=label_weights,
+        bbox_targets=bbox_targets,
+        bbox_weights=bbox_weights,
+        avg_factor=avg_factor)

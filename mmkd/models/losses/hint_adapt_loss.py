@@ -5,6 +5,20 @@
 ``adapt`` is a ``HintAdapter`` (a 1x1 conv by default) that maps the
 student's guided-layer channels to the teacher's hint-layer channels; this
 loss receives the already adapted map.
+
+How the map is reduced decides what the paper's gamma (``loss_weight``)
+means. With ``normalize='teacher'`` (the default) the batch's squared error
+is divided by the teacher map's energy over the same elements::
+
+    L_hint = sum_{n, c, p} w (a(V) - Z)^2 / sum_{n, c, p} w Z^2
+
+(``|.|`` in place of the squares for ``p=1``), where ``w`` masks the padding
+(the distiller passes it) and the sums run over images, channels and
+positions. It is a relative error: 1 for an all-zero student, 0 for a
+perfect one, whatever the trunks' channel counts and activation scales, so
+the paper's gamma = 0.5 weighs a VGG16 conv5 hint and a small FPN hint
+alike. ``normalize='none'`` keeps the raw elementwise errors (``'mean'``
+over every element), whose scale follows the features.
 """
 from typing import Optional, Union
 
@@ -13,6 +27,11 @@ from torch import Tensor, nn
 
 from mmkd.registry import MODELS
 from .utils import check_reduction, reduce_values
+
+NORMALIZE = ('teacher', 'none')
+# A floor for the teacher's energy: an all-zero (or fully masked) teacher
+# map gives the raw squared error, not a division by zero.
+EPS = 1.0
 
 
 def _check_hint_shapes(student_feat: Tensor, teacher_feat: Tensor) -> None:
@@ -78,20 +97,31 @@ class HintAdaptLoss(nn.Module):
             Defaults to 2.
         loss_weight (float): Scale of the loss, the paper's
             ``gamma = 0.5``. Defaults to 0.5.
-        reduction (str): ``'none'`` (the elementwise map), ``'mean'`` (over
-            all elements) or ``'sum'``.
+        reduction (str): ``'none'`` (the elementwise map), ``'mean'`` or
+            ``'sum'``. With ``normalize='teacher'`` the normalised errors
+            already sum to the relative error, and ``'mean'`` is their sum
+            (``avg_factor`` still divides it when given); with ``'none'``,
+            ``'mean'`` averages every element.
+        normalize (str): ``'teacher'`` (default) divides the errors by the
+            teacher map's energy over the weighted elements (see the module
+            docstring); ``'none'`` leaves them raw.
     """
 
     def __init__(self,
                  p: int = 2,
                  loss_weight: float = 0.5,
-                 reduction: str = 'mean') -> None:
+                 reduction: str = 'mean',
+                 normalize: str = 'teacher') -> None:
         super().__init__()
         if p not in (1, 2):
             raise ValueError(f'HintAdaptLoss: p must be 1 or 2, got {p!r}')
+        if normalize not in NORMALIZE:
+            raise ValueError(f'HintAdaptLoss: normalize must be one of '
+                             f'{NORMALIZE}, got {normalize!r}')
         self.p = p
         self.loss_weight = loss_weight
         self.reduction = check_reduction(reduction)
+        self.normalize = normalize
 
     def forward(self,
                 student_feat: Tensor,
@@ -119,6 +149,10 @@ class HintAdaptLoss(nn.Module):
         values = hint_adapt_loss(student_feat, teacher_feat, p=self.p)
         if weight is not None:
             weight = _expand_weight(weight, values)
+        if self.normalize == 'teacher' and values.numel():
+            values = values / _teacher_energy(teacher_feat, weight, self.p)
+            if reduction == 'mean' and avg_factor is None:
+                avg_factor = 1.0  # the normalised errors' sum
         return reduce_values(
             values,
             student_feat,
@@ -126,6 +160,17 @@ class HintAdaptLoss(nn.Module):
             reduction=reduction,
             avg_factor=avg_factor,
             loss_weight=self.loss_weight)
+
+
+def _teacher_energy(teacher_feat: Tensor, weight: Optional[Tensor],
+                    p: int) -> Tensor:
+    """The batch's ``sum w t^2`` (``sum w |t|`` for ``p=1``) over images,
+    channels and positions, at least ``EPS``; a 0-dim tensor."""
+    t = teacher_feat.detach().float()
+    energy = t.abs() if p == 1 else t**2
+    if weight is not None:
+        energy = energy * weight
+    return energy.sum().clamp_min(EPS)
 
 
 def _expand_weight(weight: Tensor, values: Tensor) -> Tensor:

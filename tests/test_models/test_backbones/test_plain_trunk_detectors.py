@@ -1,15 +1,18 @@
 """Tiny Faster R-CNNs from the base configs: build, loss, backward."""
 import pytest
 import torch
-from trunk_helpers import ARCHS, build_tiny_detector
+
+from mmkd.testing.trunks import ARCHS, build_tiny_detector
 
 
 def _fake_batch(model, num_classes=3):
     from mmdet.testing import demo_mm_inputs
     torch.manual_seed(0)
-    packed = demo_mm_inputs(batch_size=2, image_shapes=[(3, 64, 96),
-                                                        (3, 80, 64)],
-                            num_items=[3, 2], num_classes=num_classes)
+    packed = demo_mm_inputs(
+        batch_size=2,
+        image_shapes=[(3, 64, 96), (3, 80, 64)],
+        num_items=[3, 2],
+        num_classes=num_classes)
     data = model.data_preprocessor(packed, True)
     return data['inputs'], data['data_samples']
 
@@ -39,8 +42,8 @@ def test_tiny_detector_loss_and_backward(arch):
 
 
 def test_tucker_detector_runs():
-    model = build_tiny_detector('vgg16', tucker_ranks=dict(
-        conv3_1=(3, 5), conv4_2=(8, 8)))
+    model = build_tiny_detector(
+        'vgg16', tucker_ranks=dict(conv3_1=(3, 5), conv4_2=(8, 8)))
     model.train()
     total, _ = model.parse_losses(model.loss(*_fake_batch(model)))
     total.backward()

@@ -3,7 +3,7 @@ weights, and reported with the term's name and the iteration.
 
 In process: ``model.train_step`` with one term poisoned. Through
 ``tools/train.py`` (its ``main()``, in this process):
-``tests/fault_plugins.py``'s ``NaNHintLoss`` replaces the hint loss and is
+``mmkd/testing/faults.py``'s ``NaNHintLoss`` replaces the hint loss and is
 NaN at chosen iterations.
 """
 import copy
@@ -11,10 +11,8 @@ import glob
 import json
 import os.path as osp
 
-import fault_plugins  # noqa: F401  (registers NaNHintLoss)
 import pytest
 import torch
-from helpers import ROOT, data_options, load_tool
 from mmdet.testing import demo_mm_inputs
 from mmengine.config import Config
 from mmengine.logging import MessageHub
@@ -23,19 +21,16 @@ from mmengine.registry import init_default_scope
 from torch import nn
 
 import mmkd  # noqa: F401
+import mmkd.testing.faults  # noqa: F401  (registers NaNHintLoss)
+from mmkd.models.distillers import TERM_NAMES
 from mmkd.registry import MODELS
+from mmkd.testing import ROOT, data_options, load_tool
 
 init_default_scope('mmkd')
 KD_CONFIG = f'{ROOT}/tests/configs/tiny_kd.py'
 KD = Config.fromfile(KD_CONFIG).model
 train_tool = load_tool('train')
-TERMS = {
-    'rpn_kd': 'distill.loss_rpn_kd',
-    'rpn_reg': 'distill.loss_rpn_reg',
-    'rcn_kd': 'distill.loss_rcn_kd',
-    'rcn_reg': 'distill.loss_rcn_reg',
-    'hint': 'distill.loss_hint'
-}
+TERMS = {name: f'distill.loss_{name}' for name in TERM_NAMES}
 
 # In-process runs: one torch thread (see conftest.one_thread).
 pytestmark = pytest.mark.usefixtures('one_thread')
@@ -69,8 +64,12 @@ def _step(model, term, value, nonfinite='stop', it=6):
                                                value)
     MessageHub.get_current_instance().update_info('iter', it)
     torch.manual_seed(0)
-    data = demo_mm_inputs(batch_size=2, image_shapes=[(3, 64, 64)] * 2,
-                          num_items=[3, 2], num_classes=6, with_mask=False)
+    data = demo_mm_inputs(
+        batch_size=2,
+        image_shapes=[(3, 64, 64)] * 2,
+        num_items=[3, 2],
+        num_classes=6,
+        with_mask=False)
     optim = OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.1))
     return model.train_step(data, optim)
 
@@ -82,14 +81,15 @@ def _params(model):
 @pytest.mark.parametrize('term', sorted(TERMS))
 def test_stop_names_the_term_and_the_iteration(model, term):
     # The log counts iterations from 1: runner.iter 6 is "iteration 7".
-    with pytest.raises(FloatingPointError,
-                       match=rf"\['{TERMS[term]}'\] at iteration 7"):
+    with pytest.raises(
+            FloatingPointError, match=rf"\['{TERMS[term]}'\] at iteration 7"):
         _step(model, term, float('nan'))
 
 
 def test_stop_catches_inf(model):
-    with pytest.raises(FloatingPointError,
-                       match=r"\['distill.loss_rcn_kd'\] at iteration 3"):
+    with pytest.raises(
+            FloatingPointError,
+            match=r"\['distill.loss_rcn_kd'\] at iteration 3"):
         _step(model, 'rcn_kd', float('inf'), it=2)
 
 
@@ -106,24 +106,28 @@ def test_skip_warns_and_leaves_the_weights_alone(model, warnings_log):
     # The same step with a finite loss does move the weights.
     model.distill_losses['hint'] = model.distill_losses['hint'].loss
     _step(model, None, 1.0, nonfinite='skip')
-    assert any(not torch.equal(v, _params(model)[k])
-               for k, v in before.items())
+    assert any(not torch.equal(v,
+                               _params(model)[k]) for k, v in before.items())
 
 
 # --------------------------------------------------------- tools/train.py
-def _train(tmp_path, tiny_data, tiny_teacher, nan_iters, nonfinite,
-           epochs):
+def _train(tmp_path, tiny_data, tiny_teacher, nan_iters, nonfinite, epochs):
     """tools/train.py's main() on tiny_kd.py with NaNHintLoss."""
     train_tool.main([
-        KD_CONFIG, '--work-dir', str(tmp_path), '--cfg-options',
-        *data_options(tiny_data), f'model.teacher_ckpt={tiny_teacher}',
+        KD_CONFIG,
+        '--work-dir',
+        str(tmp_path),
+        '--cfg-options',
+        *data_options(tiny_data),
+        f'model.teacher_ckpt={tiny_teacher}',
         # Unique names: MMEngine reuses a logger / visualizer of the same
         # name, which would write into another test's work dir.
         f'experiment_name=nan_{osp.basename(tmp_path)}',
         f'visualizer.name=nan_{osp.basename(tmp_path)}',
         'model.distill_losses.hint.type=NaNHintLoss',
         f'model.distill_losses.hint.nan_iters={nan_iters}',
-        f'model.nonfinite={nonfinite}', f'train_cfg.max_epochs={epochs}',
+        f'model.nonfinite={nonfinite}',
+        f'train_cfg.max_epochs={epochs}',
         'train_cfg.val_interval=100',
         # plain SGD: a zero gradient leaves the weights exactly as they are
         'optim_wrapper.optimizer.momentum=0',
@@ -140,8 +144,9 @@ def _scalars(work_dir):
 def test_train_stops_on_nan(tiny_data, tiny_teacher, tmp_path):
     # runner.iter 1 is the second iteration: "Epoch(train) [1][2/2]" in the
     # log and "iter": 2 in scalars.json.
-    with pytest.raises(FloatingPointError,
-                       match=r"\['distill.loss_hint'\] at iteration 2"):
+    with pytest.raises(
+            FloatingPointError,
+            match=r"\['distill.loss_hint'\] at iteration 2"):
         _train(tmp_path, tiny_data, tiny_teacher, '[1]', 'stop', epochs=1)
     assert [x['iter'] for x in _scalars(tmp_path)] == [1]
     assert not glob.glob(str(tmp_path / '*.pth'))
@@ -154,14 +159,17 @@ def test_train_skips_nan_batches(tiny_data, tiny_teacher, tmp_path):
     with open(log) as f:
         warnings = [line for line in f if 'WARNING' in line]
     for it in (3, 4):
-        assert any(f"['distill.loss_hint'] at iteration {it}: batch skipped"
-                   in line for line in warnings), it
-    assert [x.get('nonfinite_skipped') for x in _scalars(tmp_path)] == [
-        None, None, 1, 1]
-    epoch1, epoch2 = (torch.load(tmp_path / f'epoch_{i}.pth')['state_dict']
-                      for i in (1, 2))
-    params = [k for k in epoch1 if not k.endswith(
-        ('running_mean', 'running_var', 'num_batches_tracked'))]
+        assert any(
+            f"['distill.loss_hint'] at iteration {it}: batch skipped" in line
+            for line in warnings), it
+    assert [x.get('nonfinite_skipped')
+            for x in _scalars(tmp_path)] == [None, None, 1, 1]
+    epoch1, epoch2 = (
+        torch.load(tmp_path / f'epoch_{i}.pth')['state_dict'] for i in (1, 2))
+    params = [
+        k for k in epoch1 if not k.endswith(('running_mean', 'running_var',
+                                             'num_batches_tracked'))
+    ]
     assert len(params) > 50
     for key in params:  # (BN statistics still saw the skipped batches)
         assert torch.equal(epoch1[key], epoch2[key]), key

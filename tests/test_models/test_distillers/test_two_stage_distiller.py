@@ -3,41 +3,35 @@ import copy
 
 import pytest
 import torch
-from helpers import ROOT
 from mmdet.testing import demo_mm_inputs
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 import mmkd  # noqa: F401
+from mmkd.models.distillers import TERM_NAMES
 from mmkd.registry import MODELS
+from mmkd.testing import ROOT
 
 init_default_scope('mmkd')  # as the Runner does; plain detectors need it
-STUDENT = Config.fromfile(f'{ROOT}/tests/configs/tiny_frcnn.py').model
+KD = Config.fromfile(f'{ROOT}/tests/configs/tiny_kd.py').model
+STUDENT = KD['student']
 TEACHER = Config.fromfile(f'{ROOT}/tests/configs/tiny_frcnn_teacher.py').model
+TERMS = {name: f'distill.loss_{name}' for name in TERM_NAMES}
 ALL_KEYS = {
     'student.loss_rpn_cls', 'student.loss_rpn_bbox', 'student.loss_cls',
-    'student.loss_bbox', 'student.acc', 'distill.loss_rpn_kd',
-    'distill.loss_rpn_reg', 'distill.loss_rcn_kd', 'distill.loss_rcn_reg',
-    'distill.loss_hint'
-}
-TERMS = {
-    'rpn_kd': 'distill.loss_rpn_kd',
-    'rpn_reg': 'distill.loss_rpn_reg',
-    'rcn_kd': 'distill.loss_rcn_kd',
-    'rcn_reg': 'distill.loss_rcn_reg',
-    'hint': 'distill.loss_hint'
+    'student.loss_bbox', 'student.acc', *TERMS.values()
 }
 
 
 def distiller_cfg(**kwargs):
-    cfg = dict(
-        type='TwoStageDistiller',
-        student=copy.deepcopy(STUDENT),
-        teacher=copy.deepcopy(TEACHER),
-        teacher_ckpt=None,
-        hint_levels=[(0, 0)],
-        adapters=[dict(type='HintAdapter', in_channels=16, out_channels=32)])
-    cfg.update(kwargs)
+    """tiny_kd.py's distiller (the paper's terms and weights) with the tiny
+    teacher as a dict and no teacher checkpoint."""
+    cfg = copy.deepcopy(KD)
+    # item by item: ConfigDict.update would merge nested dicts
+    overrides = dict(teacher=copy.deepcopy(TEACHER), teacher_ckpt=None)
+    overrides.update(kwargs)
+    for key, value in overrides.items():
+        cfg[key] = value
     return cfg
 
 
@@ -50,8 +44,11 @@ def build(**kwargs):
 def batch(model, seed=0):
     torch.manual_seed(seed)
     packed = demo_mm_inputs(
-        batch_size=2, image_shapes=[(3, 64, 64)] * 2, num_items=[3, 2],
-        num_classes=6, with_mask=False)
+        batch_size=2,
+        image_shapes=[(3, 64, 64)] * 2,
+        num_items=[3, 2],
+        num_classes=6,
+        with_mask=False)
     data = model.data_preprocessor(packed, True)
     return data['inputs'], data['data_samples']
 
@@ -87,7 +84,7 @@ def test_student_gets_gradients_teacher_does_not():
 
 @pytest.mark.parametrize('term', sorted(TERMS))
 def test_disabling_a_term_removes_exactly_its_key(term):
-    model = build(distill_losses={term: None})
+    model = build(distill_losses={**KD['distill_losses'], term: None})
     losses = model.loss(*batch(model))
     assert set(losses) == ALL_KEYS - {TERMS[term]}
 
@@ -96,8 +93,8 @@ def test_teacher_runs_on_the_students_rois():
     """Teacher = student: the bounded terms and the hint vanish and the RoI
     KD term is the (weighted) self-entropy of the student's own outputs --
     which only holds if the teacher saw the very same RoIs and anchors."""
-    model = build(teacher=copy.deepcopy(STUDENT), adapters=None,
-                  hard_weight=0.25)
+    model = build(
+        teacher=copy.deepcopy(STUDENT), adapters=None, hard_weight=0.25)
     model.teacher.load_state_dict(model.student.state_dict())
     model.eval()  # same BN statistics on both sides
     recorded = {}
@@ -149,6 +146,57 @@ def test_teacher_not_reinitialised_by_init_weights():
         assert torch.equal(value, before[key]), key
 
 
+def test_init_weights_runs_the_adapters_own_init():
+    """model.init_weights() of a built distiller applies HintAdapter's
+    Kaiming fan-in init (gain 1) and zero bias; a plain nn.ModuleList hid
+    the adapters from MMEngine's init_weights."""
+    model = build()
+    conv = model.adapters[0].conv
+    with torch.no_grad():
+        conv.weight.fill_(1.0)
+        conv.bias.fill_(1.0)
+    model.init_weights()
+    # 32 x 16 weights, fan-in 16: std 1 / sqrt(16) = 0.25
+    assert not torch.equal(conv.weight, torch.ones_like(conv.weight))
+    assert abs(conv.weight.std().item() - 0.25) < 0.05
+    assert torch.equal(conv.bias, torch.zeros_like(conv.bias))
+
+
+@pytest.mark.parametrize('terms', [
+    dict(hint=None),
+    dict(hint=None, rpn_reg=None, rcn_reg=None),
+])
+def test_adapters_exist_only_with_the_hint(terms):
+    """With the hint off there are no adapter parameters (no gradient-less
+    weights in the optimizer, the checkpoints or DDP), and every parameter
+    left gets a gradient from one step."""
+    model = build(distill_losses={**KD['distill_losses'], **terms})
+    assert model.adapters is None
+    assert not [k for k in model.state_dict() if k.startswith('adapters')]
+    losses = model.loss(*batch(model))
+    total, _ = model.parse_losses(losses)
+    total.backward()
+    no_grad = [
+        name for name, p in model.named_parameters()
+        if p.requires_grad and p.grad is None
+    ]
+    assert not no_grad, no_grad
+
+
+def test_distill_losses_list_what_trains():
+    """A term is on because the config names it: nothing is filled in."""
+    model = build(
+        distill_losses=dict(hint=dict(type='HintAdaptLoss', loss_weight=0.5)))
+    assert list(model.distill_losses) == ['hint']
+    keys = {k for k in model.loss(*batch(model)) if k.startswith('distill.')}
+    assert keys == {'distill.loss_hint'}
+    with pytest.raises(ValueError, match='distill_losses is required'):
+        MODELS.build(distiller_cfg(distill_losses=None))
+    with pytest.raises(ValueError, match='needs a `type`'):
+        MODELS.build(
+            distiller_cfg(distill_losses=dict(hint=dict(loss_weight=4.0))))
+
+
 def test_teacher_not_in_optimizer_params_or_checkpoint():
     model = build()
     teacher_ids = {id(p) for p in model.teacher.parameters()}
@@ -195,7 +243,9 @@ def test_anchor_mismatch_is_reported():
     with pytest.raises(ValueError, match='same anchors'):
         build(teacher=teacher)
     # Without RPN distillation the same pair is fine.
-    build(teacher=teacher, distill_losses=dict(rpn_kd=None, rpn_reg=None))
+    build(
+        teacher=teacher,
+        distill_losses=dict(KD['distill_losses'], rpn_kd=None, rpn_reg=None))
 
 
 def test_hint_channels_without_adapter_are_reported():
@@ -228,8 +278,8 @@ def test_unknown_distill_loss_key_is_reported():
 
 def test_unknown_loss_type_is_reported():
     with pytest.raises(ValueError, match='rcn_kd.*NoSuchLoss'):
-        MODELS.build(distiller_cfg(
-            distill_losses=dict(rcn_kd=dict(type='NoSuchLoss'))))
+        MODELS.build(
+            distiller_cfg(distill_losses=dict(rcn_kd=dict(type='NoSuchLoss'))))
 
 
 # ------------------------------------------------------ inference, export
@@ -243,17 +293,19 @@ def test_eval_only_builds_no_teacher():
 def test_extracted_student_predicts_bit_identically(tmp_path):
     from mmdet.apis import init_detector
 
-    from mmkd.utils.export import student_checkpoint, student_config
+    from mmkd.models.distillers.export import (student_checkpoint,
+                                               student_config)
     model = build().eval()
-    ckpt = dict(state_dict=model.state_dict(),
-                meta=dict(dataset_meta=dict(classes=tuple('abcdef'))))
+    ckpt = dict(
+        state_dict=model.state_dict(),
+        meta=dict(dataset_meta=dict(classes=tuple('abcdef'))))
     exported = student_checkpoint(ckpt)
-    assert not any(k.startswith(('adapters', 'teacher', 'student'))
-                   for k in exported['state_dict'])
+    assert not any(
+        k.startswith(('adapters', 'teacher', 'student'))
+        for k in exported['state_dict'])
     path = str(tmp_path / 'student.pth')
     torch.save(exported, path)
-    cfg = student_config(
-        Config.fromfile(f'{ROOT}/tests/configs/tiny_kd.py'))
+    cfg = student_config(Config.fromfile(f'{ROOT}/tests/configs/tiny_kd.py'))
     detector = init_detector(cfg, path, device='cpu')
     inputs, samples = batch(model)
     with torch.no_grad():

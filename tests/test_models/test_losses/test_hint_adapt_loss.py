@@ -33,7 +33,7 @@ def test_elementwise_values():
 
 def test_reductions_p2():
     student, teacher = hint_batch()
-    loss_fn = HintAdaptLoss()  # loss_weight 0.5
+    loss_fn = HintAdaptLoss(normalize='none')  # loss_weight 0.5
     # mean over all 8 elements: (5 + 36) / 8 = 5.125, times 0.5
     torch.testing.assert_close(
         loss_fn(student, teacher), torch.tensor(0.5 * 41 / 8))
@@ -46,13 +46,13 @@ def test_reductions_p2():
     # avg_factor 2 (e.g. per image): 41 / 2 * 0.5
     torch.testing.assert_close(
         loss_fn(student, teacher, avg_factor=2.), torch.tensor(10.25))
-    loss_sum = HintAdaptLoss(loss_weight=1., reduction='sum')
+    loss_sum = HintAdaptLoss(loss_weight=1., reduction='sum', normalize='none')
     torch.testing.assert_close(loss_sum(student, teacher), torch.tensor(41.))
 
 
 def test_p1():
     student, teacher = hint_batch()
-    loss_fn = HintAdaptLoss(p=1, loss_weight=1.)
+    loss_fn = HintAdaptLoss(p=1, loss_weight=1., normalize='none')
     # |s - t|: (3 + 12) / 8
     torch.testing.assert_close(loss_fn(student, teacher), torch.tensor(15 / 8))
     torch.testing.assert_close(
@@ -61,7 +61,7 @@ def test_p1():
 
 def test_weight_per_sample_and_mask():
     student, teacher = hint_batch()
-    loss_fn = HintAdaptLoss(loss_weight=1., reduction='sum')
+    loss_fn = HintAdaptLoss(loss_weight=1., reduction='sum', normalize='none')
     # (N,) weight [1, 0] keeps sample 0: 5
     torch.testing.assert_close(
         loss_fn(student, teacher, weight=torch.tensor([1., 0.])),
@@ -84,7 +84,7 @@ def test_weight_per_sample_and_mask():
 def test_gradients_reach_student_only():
     # d/ds [0.5 * mean (s - t)^2] = 0.5 * 2 (s - t) / 8 = (s - t) / 8
     student, teacher = hint_batch(requires_grad=True)
-    HintAdaptLoss()(student, teacher).backward()
+    HintAdaptLoss(normalize='none')(student, teacher).backward()
     torch.testing.assert_close(student.grad, (student - teacher).detach() / 8)
     assert teacher.grad is None
 
@@ -98,7 +98,7 @@ def test_resize_student_to_teacher_bilinear():
     # (align_corners=True would give 56/9, nearest 8)
     student = torch.tensor([[[[0., 4.]]]], requires_grad=True)
     teacher = torch.zeros(1, 1, 1, 4)
-    loss = HintAdaptLoss(loss_weight=1.)(student, teacher)
+    loss = HintAdaptLoss(loss_weight=1., normalize='none')(student, teacher)
     torch.testing.assert_close(loss, torch.tensor(6.5))
     # resized r = [a, .75a + .25b, .25a + .75b, b] = [0, 1, 3, 4]
     # dL/da = 2/4 * (1 * 0 + .75 * 1 + .25 * 3) = 0.75
@@ -156,8 +156,75 @@ def test_errors():
 
 
 def test_build_from_registry():
-    loss_fn = MODELS.build(dict(type='HintAdaptLoss', p=1, loss_weight=2.))
+    loss_fn = MODELS.build(
+        dict(type='HintAdaptLoss', p=1, loss_weight=2., normalize='none'))
     assert isinstance(loss_fn, HintAdaptLoss)
     student, teacher = hint_batch()
     # 2 * 15 / 8, see test_p1
     torch.testing.assert_close(loss_fn(student, teacher), torch.tensor(30 / 8))
+
+
+def test_teacher_normalisation_by_hand():
+    """The default: the batch's error over the teacher's energy.
+
+    squared errors: 5 (sample 0) + 36 (sample 1) = 41
+    teacher energy: 0 + 4 + 25 + 16 = 45 and 9 x 4 = 36, total 81
+    -> 41 / 81, times gamma 0.5
+    p = 1: |errors| 3 + 12 = 15, |teacher| 11 + 12 = 23 -> 15 / 23
+    """
+    student, teacher = hint_batch()
+    torch.testing.assert_close(HintAdaptLoss()(student, teacher),
+                               torch.tensor(0.5 * 41 / 81))
+    torch.testing.assert_close(
+        HintAdaptLoss(p=1, loss_weight=1.)(student, teacher),
+        torch.tensor(15 / 23))
+    # 'sum' gives the same number; avg_factor still divides it
+    torch.testing.assert_close(
+        HintAdaptLoss(loss_weight=1.)(
+            student, teacher, reduction_override='sum'), torch.tensor(41 / 81))
+    torch.testing.assert_close(
+        HintAdaptLoss(loss_weight=1.)(student, teacher, avg_factor=2.),
+        torch.tensor(41 / 162))
+    # 'none': the elementwise errors over the batch's energy
+    none = HintAdaptLoss(loss_weight=1.)(
+        student, teacher, reduction_override='none')
+    torch.testing.assert_close(none[1], torch.full((1, 2, 2), 9 / 81))
+
+
+def test_teacher_normalisation_counts_only_weighted_elements():
+    """A padding mask (pixel (0, 0) only) masks the energy too:
+    errors 1 + 9 = 10, teacher energy 0 + 9 = 9 -> 10 / 9."""
+    student, teacher = hint_batch()
+    mask = torch.zeros(2, 1, 2, 2)
+    mask[:, :, 0, 0] = 1
+    torch.testing.assert_close(
+        HintAdaptLoss(loss_weight=1.)(student, teacher, weight=mask),
+        torch.tensor(10 / 9))
+
+
+def test_teacher_normalisation_is_scale_free_and_relative():
+    """Scaling both maps leaves the loss unchanged; an all-zero student
+    gives 1 (the teacher's whole energy), a perfect one 0."""
+    torch.manual_seed(0)
+    teacher = torch.randn(2, 8, 5, 5)
+    student = torch.randn(2, 8, 5, 5)
+    loss_fn = HintAdaptLoss(loss_weight=1.)
+    torch.testing.assert_close(
+        loss_fn(student, teacher), loss_fn(100 * student, 100 * teacher))
+    torch.testing.assert_close(
+        loss_fn(torch.zeros_like(teacher), teacher), torch.tensor(1.))
+    assert loss_fn(teacher.clone(), teacher).item() == 0.
+
+
+def test_gradient_of_the_normalised_loss():
+    # d/ds [0.5 * sum (s - t)^2 / 81] = (s - t) / 81; the teacher's energy
+    # is a constant (no gradient reaches the teacher)
+    student, teacher = hint_batch(requires_grad=True)
+    HintAdaptLoss()(student, teacher).backward()
+    torch.testing.assert_close(student.grad, (student - teacher).detach() / 81)
+    assert teacher.grad is None
+
+
+def test_unknown_normalisation_is_refused():
+    with pytest.raises(ValueError, match="got 'channels'"):
+        HintAdaptLoss(normalize='channels')

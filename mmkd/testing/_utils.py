@@ -1,11 +1,15 @@
-"""Helpers shared by the tests: paths, config overrides, running tools."""
+"""Helpers shared by the tests: paths, config overrides, running tools.
+
+They need a source checkout (the tests' configs and the tools live in the
+repository, not in the installed package)."""
 import os
 import os.path as osp
 import socket
 import subprocess
 import sys
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+# The repository root (mmkd is installed in editable mode).
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TINY_CONFIG = osp.join(ROOT, 'tests', 'configs', 'tiny_frcnn.py')
 PYTHON = sys.executable
 
@@ -43,7 +47,11 @@ def run_tool(args: list, timeout: int = 600, env: dict = None):
     full_env = dict(os.environ, PYTHONPATH=ROOT, OMP_NUM_THREADS='1')
     full_env.update(env or {})
     proc = subprocess.run(
-        args, cwd=ROOT, env=full_env, capture_output=True, text=True,
+        args,
+        cwd=ROOT,
+        env=full_env,
+        capture_output=True,
+        text=True,
         timeout=timeout)
     assert proc.returncode == 0, (
         f'{" ".join(args)} failed ({proc.returncode}):\n'
@@ -52,9 +60,6 @@ def run_tool(args: list, timeout: int = 600, env: dict = None):
 
 
 KD_FAULTS_CONFIG = osp.join(ROOT, 'tests', 'configs', 'tiny_kd_faults.py')
-# The child processes of tests that use tests/fault_plugins.py import it
-# from tests/ (the config's custom_imports).
-PLUGIN_ENV = {'PYTHONPATH': f'{ROOT}{os.pathsep}{osp.join(ROOT, "tests")}'}
 
 
 def write_teacher_checkpoint(path: str) -> str:
@@ -74,8 +79,10 @@ def write_teacher_checkpoint(path: str) -> str:
 
 def kd_train_options(data_root: str, teacher_ckpt: str) -> list:
     """``--cfg-options`` of a tiny distillation run that only trains."""
-    train = [f'{k}={v}' for k, v in data_overrides(data_root).items()
-             if k.startswith('train_dataloader.')]
+    train = [
+        f'{k}={v}' for k, v in data_overrides(data_root).items()
+        if k.startswith('train_dataloader.')
+    ]
     return train + [f'model.teacher_ckpt={teacher_ckpt}']
 
 

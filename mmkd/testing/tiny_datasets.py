@@ -32,7 +32,8 @@ def _write_image(path: str, index: int) -> None:
     cv2.imwrite(path, img)
 
 
-def write_coco(root: str, classes: Sequence[str],
+def write_coco(root: str,
+               classes: Sequence[str],
                splits: Dict[str, Sequence[int]] = None) -> None:
     """``root/images/*.jpg`` and ``root/annotations/<split>.json``.
 
@@ -51,16 +52,27 @@ def write_coco(root: str, classes: Sequence[str],
         for index in indices:
             name = f'{index:06d}.jpg'
             _write_image(osp.join(root, 'images', name), index)
-            images.append(dict(id=index + 1, file_name=name,
-                               width=IMG_SIZE, height=IMG_SIZE))
+            images.append(
+                dict(
+                    id=index + 1,
+                    file_name=name,
+                    width=IMG_SIZE,
+                    height=IMG_SIZE))
             for x1, y1, x2, y2, label in OBJECTS[index]:
-                annotations.append(dict(
-                    id=len(annotations) + 1, image_id=index + 1,
-                    category_id=label + 1, bbox=[x1, y1, x2 - x1, y2 - y1],
-                    area=(x2 - x1) * (y2 - y1), iscrowd=0))
+                annotations.append(
+                    dict(
+                        id=len(annotations) + 1,
+                        image_id=index + 1,
+                        category_id=label + 1,
+                        bbox=[x1, y1, x2 - x1, y2 - y1],
+                        area=(x2 - x1) * (y2 - y1),
+                        iscrowd=0))
         with open(osp.join(root, 'annotations', f'{split}.json'), 'w') as f:
-            json.dump(dict(images=images, annotations=annotations,
-                           categories=categories), f)
+            json.dump(
+                dict(
+                    images=images,
+                    annotations=annotations,
+                    categories=categories), f)
 
 
 def _voc_xml(index: int, classes: Sequence[str]) -> str:
@@ -77,15 +89,18 @@ def _voc_xml(index: int, classes: Sequence[str]) -> str:
 def write_voc(root: str, classes: Sequence[str]) -> None:
     """A VOCdevkit-style tree: VOC2007 trainval (image 0) and test
     (image 2), VOC2012 trainval (image 1)."""
-    layout = {('VOC2007', 'trainval'): [0], ('VOC2007', 'test'): [2],
-              ('VOC2012', 'trainval'): [1]}
+    layout = {
+        ('VOC2007', 'trainval'): [0],
+        ('VOC2007', 'test'): [2],
+        ('VOC2012', 'trainval'): [1]
+    }
     for (year, split), indices in layout.items():
         sub = osp.join(root, year)
         os.makedirs(osp.join(sub, 'Annotations'), exist_ok=True)
         os.makedirs(osp.join(sub, 'ImageSets', 'Main'), exist_ok=True)
         for index in indices:
-            _write_image(osp.join(sub, 'JPEGImages', f'{index:06d}.jpg'),
-                         index)
+            _write_image(
+                osp.join(sub, 'JPEGImages', f'{index:06d}.jpg'), index)
             with open(osp.join(sub, 'Annotations', f'{index:06d}.xml'),
                       'w') as f:
                 f.write(_voc_xml(index, classes))

@@ -53,9 +53,9 @@ def _history_buffer_getattr(obj, name):
     nothing else.
     """
     from mmengine.logging import HistoryBuffer
-    if obj is HistoryBuffer and isinstance(name, str) and (
-            name in ('min', 'max', 'current', 'mean')
-            or name in HistoryBuffer._statistics_methods):
+    if obj is HistoryBuffer and isinstance(
+            name, str) and (name in ('min', 'max', 'current', 'mean')
+                            or name in HistoryBuffer._statistics_methods):
         return getattr(HistoryBuffer, name)
     raise pickle.UnpicklingError(
         f'refusing getattr({obj!r}, {name!r}) while loading a checkpoint: '
@@ -119,5 +119,6 @@ def latest_checkpoint(work_dir: str) -> Optional[str]:
     print_log(
         f'{pointer} is missing or does not name a checkpoint '
         f'({named!r}); resuming from the newest checkpoint {newest}',
-        logger='current', level=logging.WARNING)
+        logger='current',
+        level=logging.WARNING)
     return newest

@@ -2,7 +2,7 @@
 
 The decomposed detector is an ordinary config + checkpoint: the config's
 ``model.backbone.tucker_ranks = {conv: [R_in, R_out]}`` makes mmkd's trunks
-build :class:`~mmkd.models.layers.TuckerConv2d` layers, and the checkpoint
+build :class:`~mmkd.models.tucker.TuckerConv2d` layers, and the checkpoint
 holds their factors (``backbone.<conv>.in_proj / core / out_proj``) next to
 the unchanged weights. ``tools/model_converters/tucker_decompose.py`` wraps
 these helpers.
@@ -13,14 +13,14 @@ from typing import Dict, Optional, Sequence, Tuple
 import torch
 import torch.nn as nn
 
-from .tucker import select_ranks, tucker2_decompose, tucker2_reconstruct
+from .decompose import select_ranks, tucker2_decompose, tucker2_reconstruct
 
 Ranks = Dict[str, Tuple[int, int]]
 
 
-def decomposable_convs(backbone: nn.Module,
-                       layers: Optional[Sequence[str]] = None
-                       ) -> Dict[str, nn.Conv2d]:
+def decomposable_convs(
+        backbone: nn.Module,
+        layers: Optional[Sequence[str]] = None) -> Dict[str, nn.Conv2d]:
     """The backbone's plain convolutions to decompose, by child name.
 
     Args:
@@ -30,11 +30,16 @@ def decomposable_convs(backbone: nn.Module,
             but the first one, whose 3-channel input mode has nothing to
             compress (Kim et al., 2016 keep it too).
     """
-    convs = {name: m for name, m in backbone.named_children()
-             if type(m) is nn.Conv2d}
+    convs = {
+        name: m
+        for name, m in backbone.named_children() if type(m) is nn.Conv2d
+    }
     if layers is None:
-        return {name: m for name, m in convs.items()
-                if m.kernel_size[0] > 1 and m.in_channels > 3}
+        return {
+            name: m
+            for name, m in convs.items()
+            if m.kernel_size[0] > 1 and m.in_channels > 3
+        }
     unknown = sorted(set(layers) - set(convs))
     if unknown:
         raise KeyError(f'Layers {unknown} are not plain convolutions of the '
@@ -42,7 +47,8 @@ def decomposable_convs(backbone: nn.Module,
     return {name: convs[name] for name in layers}
 
 
-def choose_ranks(convs: Dict[str, nn.Conv2d], method: str = 'energy',
+def choose_ranks(convs: Dict[str, nn.Conv2d],
+                 method: str = 'energy',
                  energy: float = 0.9,
                  fixed: Optional[Ranks] = None) -> Ranks:
     """``{name: (R_in, R_out)}``: ``fixed`` ones, the others by ``method``.
@@ -52,14 +58,20 @@ def choose_ranks(convs: Dict[str, nn.Conv2d], method: str = 'energy',
     if unknown:
         raise KeyError(f'--ranks names {unknown}, which are not among the '
                        f'decomposed layers {sorted(convs)}.')
-    return {name: tuple(fixed[name]) if name in fixed else select_ranks(
-        conv.weight, method, energy) for name, conv in convs.items()}
+    return {
+        name:
+        tuple(fixed[name]) if name in fixed else select_ranks(
+            conv.weight, method, energy)
+        for name, conv in convs.items()
+    }
 
 
-def decompose_state_dict(state_dict: Dict[str, torch.Tensor],
-                         convs: Dict[str, nn.Conv2d], ranks: Ranks,
-                         prefix: str = 'backbone.', n_iter: int = 0
-                         ) -> Tuple[Dict[str, torch.Tensor], Dict[str, dict]]:
+def decompose_state_dict(
+        state_dict: Dict[str, torch.Tensor],
+        convs: Dict[str, nn.Conv2d],
+        ranks: Ranks,
+        prefix: str = 'backbone.',
+        n_iter: int = 0) -> Tuple[Dict[str, torch.Tensor], Dict[str, dict]]:
     """Replace each decomposed conv's weight / bias by its Tucker factors.
 
     Args:
@@ -86,14 +98,16 @@ def decompose_state_dict(state_dict: Dict[str, torch.Tensor],
         error = (tucker2_reconstruct(*factors) - weight).norm() / \
             weight.norm().clamp_min(1e-12)
         report[name] = dict(
-            shape=tuple(weight.shape), ranks=(r_in, r_out),
+            shape=tuple(weight.shape),
+            ranks=(r_in, r_out),
             params_before=weight.numel(),
             params_after=sum(f.numel() for f in factors),
             rel_error=float(error))
     return new_state, report
 
 
-def decomposed_model_cfg(model_cfg: dict, ranks: Ranks,
+def decomposed_model_cfg(model_cfg: dict,
+                         ranks: Ranks,
                          checkpoint: Optional[str] = None) -> dict:
     """The detector config with ``backbone.tucker_ranks`` set.
 

@@ -33,8 +33,8 @@ class DetectorCore(nn.Module):
         h, w = x.shape[-2:]
         t = torch.linspace(0, 1, self.num_rois, device=x.device)
         x1, y1 = t * w * 0.5, (1 - t) * h * 0.5
-        return torch.stack([torch.zeros_like(t), x1, y1, x1 + w * 0.5,
-                            y1 + h * 0.5], dim=1)
+        return torch.stack(
+            [torch.zeros_like(t), x1, y1, x1 + w * 0.5, y1 + h * 0.5], dim=1)
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
         """Backbone, RPN head and RoI head on :meth:`fixed_rois`.
@@ -48,12 +48,12 @@ class DetectorCore(nn.Module):
         """
         feats = self.detector.extract_feat(x)
         rpn_cls, rpn_reg = self.detector.rpn_head(feats)
-        bbox = self.detector.roi_head._bbox_forward(feats,
-                                                    self.fixed_rois(x))
+        bbox = self.detector.roi_head._bbox_forward(feats, self.fixed_rois(x))
         return (bbox['cls_score'], bbox['bbox_pred'], *rpn_cls, *rpn_reg)
 
 
-def detector_complexity(detector: nn.Module, shape: Sequence[int],
+def detector_complexity(detector: nn.Module,
+                        shape: Sequence[int],
                         num_rois: int = 300) -> dict:
     """``{'params': int, 'flops': int}`` of a detector at ``(H, W)``.
 
@@ -66,6 +66,5 @@ def detector_complexity(detector: nn.Module, shape: Sequence[int],
     core = DetectorCore(detector.eval(), num_rois)
     with torch.no_grad():
         info = get_model_complexity_info(
-            core, input_shape=(3, *shape), show_table=False,
-            show_arch=False)
+            core, input_shape=(3, *shape), show_table=False, show_arch=False)
     return dict(params=int(info['params']), flops=int(info['flops']))

@@ -64,7 +64,11 @@ class TuckerConv2d(nn.Module):
         self.ranks = (r_in, r_out)
         self.in_proj = nn.Conv2d(in_channels, r_in, 1, bias=False)
         self.core = nn.Conv2d(
-            r_in, r_out, kernel_size, stride=stride, padding=padding,
+            r_in,
+            r_out,
+            kernel_size,
+            stride=stride,
+            padding=padding,
             bias=False)
         self.out_proj = nn.Conv2d(r_out, out_channels, 1, bias=bias)
 
@@ -80,8 +84,8 @@ class TuckerConv2d(nn.Module):
         return self.out_proj(self.core(self.in_proj(x)))
 
     @classmethod
-    def from_conv(cls, conv: nn.Conv2d,
-                  factors: Tuple[torch.Tensor, ...]) -> 'TuckerConv2d':
+    def from_conv(cls, conv: nn.Conv2d, factors: Tuple[torch.Tensor,
+                                                       ...]) -> 'TuckerConv2d':
         """Build the decomposed layer of ``conv`` from Tucker-2 factors.
 
         Args:
@@ -89,7 +93,8 @@ class TuckerConv2d(nn.Module):
                 square kernel, no dilation).
             factors (tuple[Tensor]): ``(in_proj (R_in, C_in, 1, 1),
                 core (R_out, R_in, k, k), out_proj (C_out, R_out, 1, 1))``
-                as returned by :func:`mmkd.utils.tucker.tucker2_decompose`.
+                as returned by
+                :func:`mmkd.models.tucker.decompose.tucker2_decompose`.
 
         Returns:
             TuckerConv2d: The layer, on ``conv``'s device and dtype.
@@ -100,10 +105,14 @@ class TuckerConv2d(nn.Module):
                 f'(groups=1, dilation=1); got groups={conv.groups}, '
                 f'dilation={conv.dilation}.')
         in_proj, core, out_proj = factors
-        layer = cls(conv.in_channels, conv.out_channels, conv.kernel_size[0],
-                    ranks=(core.shape[1], core.shape[0]),
-                    stride=conv.stride[0], padding=conv.padding[0],
-                    bias=conv.bias is not None)
+        layer = cls(
+            conv.in_channels,
+            conv.out_channels,
+            conv.kernel_size[0],
+            ranks=(core.shape[1], core.shape[0]),
+            stride=conv.stride[0],
+            padding=conv.padding[0],
+            bias=conv.bias is not None)
         layer.to(device=conv.weight.device, dtype=conv.weight.dtype)
         with torch.no_grad():
             layer.in_proj.weight.copy_(in_proj)
@@ -114,12 +123,24 @@ class TuckerConv2d(nn.Module):
         return layer
 
 
-def build_conv(in_channels: int, out_channels: int, kernel_size: int,
-               stride: int, padding: int,
+def build_conv(in_channels: int,
+               out_channels: int,
+               kernel_size: int,
+               stride: int,
+               padding: int,
                tucker_ranks: Optional[Sequence[int]] = None) -> nn.Module:
     """A plain ``nn.Conv2d`` or, given ranks, its :class:`TuckerConv2d`."""
     if tucker_ranks is None:
-        return nn.Conv2d(in_channels, out_channels, kernel_size,
-                         stride=stride, padding=padding)
-    return TuckerConv2d(in_channels, out_channels, kernel_size,
-                        ranks=tucker_ranks, stride=stride, padding=padding)
+        return nn.Conv2d(
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride=stride,
+            padding=padding)
+    return TuckerConv2d(
+        in_channels,
+        out_channels,
+        kernel_size,
+        ranks=tucker_ranks,
+        stride=stride,
+        padding=padding)

@@ -30,7 +30,8 @@ def _leading_vectors(matrix: torch.Tensor, rank: int) -> torch.Tensor:
     return u[:, :rank]
 
 
-def tucker2_decompose(weight: torch.Tensor, ranks: Tuple[int, int],
+def tucker2_decompose(weight: torch.Tensor,
+                      ranks: Tuple[int, int],
                       n_iter: int = 0) -> Tuple[torch.Tensor, ...]:
     """Tucker-2 factors of a conv kernel, ready to load as three convs.
 
@@ -61,8 +62,9 @@ def tucker2_decompose(weight: torch.Tensor, ranks: Tuple[int, int],
             unfold(torch.einsum('oikl,or->rikl', w, u_out), 1), r_in)
     core = torch.einsum('oikl,or,is->rskl', w, u_out, u_in)
     dtype = weight.dtype
-    return (u_in.t()[:, :, None, None].to(dtype), core.to(dtype),
-            u_out[:, :, None, None].to(dtype))
+    return (u_in.t()[:, :, None,
+                     None].to(dtype), core.to(dtype), u_out[:, :, None,
+                                                            None].to(dtype))
 
 
 def tucker2_reconstruct(in_proj: torch.Tensor, core: torch.Tensor,
@@ -84,10 +86,11 @@ def energy_rank(matrix: torch.Tensor, energy: float) -> int:
     """
     if not 0 < energy <= 1:
         raise ValueError(f'energy must be in (0, 1], got {energy}.')
-    s2 = torch.linalg.svdvals(matrix.detach().double()) ** 2
+    s2 = torch.linalg.svdvals(matrix.detach().double())**2
     kept = torch.cumsum(s2, 0) / s2.sum().clamp_min(1e-300)
-    rank = int(torch.searchsorted(kept, torch.tensor(
-        energy - 1e-12, dtype=kept.dtype)).item()) + 1
+    rank = int(
+        torch.searchsorted(kept, torch.tensor(
+            energy - 1e-12, dtype=kept.dtype)).item()) + 1
     return min(rank, s2.numel())
 
 
@@ -136,18 +139,21 @@ def evbmf_rank(matrix: torch.Tensor) -> Tuple[int, float]:
     xubar = (1 + tauubar) * (1 + alpha / tauubar)
     eh_ub = int(min(np.ceil(L / (1 + alpha)) - 1, L)) - 1
     upper = np.sum(s**2) / (L * M)
-    lower = max(s[eh_ub + 1]**2 / (M * xubar), np.mean(s[eh_ub + 1:]**2) / M,
-                upper * 1e-12)
+    lower = max(s[eh_ub + 1]**2 / (M * xubar),
+                np.mean(s[eh_ub + 1:]**2) / M, upper * 1e-12)
     if not upper > lower:
         return L, float(upper)
     sigma2 = minimize_scalar(
-        _evb_objective, args=(L, M, s, xubar), bounds=[lower, upper],
+        _evb_objective,
+        args=(L, M, s, xubar),
+        bounds=[lower, upper],
         method='bounded').x
     threshold = np.sqrt(M * sigma2 * (1 + tauubar) * (1 + alpha / tauubar))
     return max(1, int(np.sum(s > threshold))), float(sigma2)
 
 
-def select_ranks(weight: torch.Tensor, method: str = 'energy',
+def select_ranks(weight: torch.Tensor,
+                 method: str = 'energy',
                  energy: float = 0.9) -> Tuple[int, int]:
     """``(R_in, R_out)`` of a kernel ``(C_out, C_in, k, k)``.
 
@@ -162,9 +168,9 @@ def select_ranks(weight: torch.Tensor, method: str = 'energy',
         tuple[int, int]: ``(R_in, R_out)``.
     """
     if method == 'energy':
-        return (energy_rank(unfold(weight, 1), energy),
-                energy_rank(unfold(weight, 0), energy))
+        return (energy_rank(unfold(weight, 1),
+                            energy), energy_rank(unfold(weight, 0), energy))
     if method == 'vbmf':
-        return (evbmf_rank(unfold(weight, 1))[0],
-                evbmf_rank(unfold(weight, 0))[0])
+        return (evbmf_rank(unfold(weight,
+                                  1))[0], evbmf_rank(unfold(weight, 0))[0])
     raise ValueError(f"method must be 'energy' or 'vbmf', got {method!r}.")

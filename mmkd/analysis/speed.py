@@ -1,6 +1,5 @@
 """Parameter counts and inference speed of detectors (or of the student of
 a distillation config), shared by the demo and the analysis tools."""
-import copy
 import time
 from typing import Optional
 
@@ -10,24 +9,18 @@ from mmengine.runner import load_checkpoint
 from torch import nn
 
 
-def deployed_model_cfg(cfg: Config) -> dict:
-    """The detector that is deployed: the student of a distiller."""
-    model = cfg.model
-    if model.get('type') == 'TwoStageDistiller':
-        model = model.student
-    return copy.deepcopy(model)
-
-
 def build_deployed(cfg: Config, checkpoint: Optional[str] = None) -> nn.Module:
     """Build (and load) the deployed detector of ``cfg`` in eval mode."""
     from mmengine.registry import init_default_scope
 
+    from mmkd.models.distillers.export import (deployed_model_cfg,
+                                               is_distiller,
+                                               student_state_dict)
     from mmkd.registry import MODELS
-    from mmkd.utils.export import student_state_dict
     init_default_scope(cfg.get('default_scope', 'mmkd'))
-    model = MODELS.build(deployed_model_cfg(cfg))
+    model = MODELS.build(deployed_model_cfg(cfg.model))
     if checkpoint:
-        if cfg.model.get('type') == 'TwoStageDistiller':
+        if is_distiller(cfg.model):
             from mmengine.runner.checkpoint import _load_checkpoint
             ckpt = _load_checkpoint(checkpoint, map_location='cpu')
             model.load_state_dict(
@@ -42,7 +35,10 @@ def count_parameters(model: nn.Module) -> int:
 
 
 @torch.no_grad()
-def time_inference(model: nn.Module, batches: list, *, warmup: int = 3,
+def time_inference(model: nn.Module,
+                   batches: list,
+                   *,
+                   warmup: int = 3,
                    repeats: int = 1) -> dict:
     """Mean ms per image of ``model.test_step`` over ``batches``.
 
@@ -60,6 +56,7 @@ def time_inference(model: nn.Module, batches: list, *, warmup: int = 3,
             model.test_step(data)
             images += len(data['inputs'])
     seconds = time.perf_counter() - start
-    return dict(ms_per_image=1000.0 * seconds / max(images, 1),
-                images_per_s=images / seconds if seconds else float('inf'),
-                images=images)
+    return dict(
+        ms_per_image=1000.0 * seconds / max(images, 1),
+        images_per_s=images / seconds if seconds else float('inf'),
+        images=images)

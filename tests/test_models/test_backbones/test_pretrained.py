@@ -1,13 +1,15 @@
-"""ImageNet weight conversion (mmkd.utils.pretrained, pretrained_to_mmkd)."""
+"""ImageNet weight conversion (mmkd.models.backbones.pretrained and
+tools/model_converters/pretrained_to_mmkd.py)."""
 import importlib.util
 import os.path as osp
 
 import pytest
 import torch
 import torch.nn.functional as F
-from trunk_helpers import ROOT, build_tiny_detector, write_tiny_config
 
-from mmkd.utils.pretrained import FC6, FC7, convert_state_dict, key_mapping
+from mmkd.models.backbones.pretrained import (FC6, FC7, convert_state_dict,
+                                              key_mapping)
+from mmkd.testing.trunks import ROOT, build_tiny_detector, write_tiny_config
 
 
 def _shapes(arch, **backbone):
@@ -32,8 +34,8 @@ def test_key_mappings():
     assert vgg['features.28'] == 'backbone.conv5_3'
     assert vgg['classifier.0'] == FC6 and vgg['classifier.3'] == FC7
     alex = key_mapping('alexnet', 'torchvision')
-    assert [alex[f'features.{i}'] for i in (0, 3, 6, 8, 10)] == [
-        f'backbone.conv{i}' for i in range(1, 6)]
+    assert [alex[f'features.{i}'] for i in (0, 3, 6, 8, 10)
+            ] == [f'backbone.conv{i}' for i in range(1, 6)]
     assert alex['classifier.1'] == FC6 and alex['classifier.4'] == FC7
     vggm = key_mapping('vggm', 'caffe')
     assert vggm['conv5'] == 'backbone.conv5' and vggm['fc7'] == FC7
@@ -41,11 +43,10 @@ def test_key_mappings():
         key_mapping('vggm', 'torchvision')
 
 
-@pytest.mark.parametrize('arch,layout,fc8', [
-    ('vgg16', 'torchvision', 'classifier.6'),
-    ('alexnet', 'torchvision', 'classifier.6'),
-    ('vggm', 'caffe', 'fc8'),
-    ('vgg16', 'caffe', 'fc8')])
+@pytest.mark.parametrize('arch,layout,fc8',
+                         [('vgg16', 'torchvision', 'classifier.6'),
+                          ('alexnet', 'torchvision', 'classifier.6'),
+                          ('vggm', 'caffe', 'fc8'), ('vgg16', 'caffe', 'fc8')])
 def test_mapped_tensors_are_identical(arch, layout, fc8):
     shapes = _shapes(arch)
     src = _source(arch, layout, shapes)
@@ -92,11 +93,13 @@ def test_grouped_caffe_kernels_expand_to_the_same_function():
     result = convert_state_dict(src, 'alexnet', shapes, 'caffe')
     dense = result.state_dict['backbone.conv2.weight']
     assert dense.shape == dense_shape
-    assert result.notes == ['conv2.weight: 2 groups expanded '
-                            'block-diagonally']
+    assert result.notes == [
+        'conv2.weight: 2 groups expanded '
+        'block-diagonally'
+    ]
     x = torch.randn(1, dense_shape[1], 9, 9)
-    torch.testing.assert_close(F.conv2d(x, dense),
-                               F.conv2d(x, grouped, groups=2))
+    torch.testing.assert_close(
+        F.conv2d(x, dense), F.conv2d(x, grouped, groups=2))
 
 
 def test_fc6_is_resized_when_the_roi_size_differs():
@@ -121,8 +124,7 @@ def test_fc6_is_resized_when_the_roi_size_differs():
 
 
 def _tool():
-    path = osp.join(ROOT, 'tools', 'model_converters',
-                    'pretrained_to_mmkd.py')
+    path = osp.join(ROOT, 'tools', 'model_converters', 'pretrained_to_mmkd.py')
     spec = importlib.util.spec_from_file_location('pretrained_to_mmkd', path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -140,8 +142,10 @@ def test_cli_output_initialises_the_detector(tmp_path, capsys):
     torch.save(src, str(tmp_path / 'vggm_caffe.pth'))
     out = str(tmp_path / 'vggm_mmkd.pth')
     config = write_tiny_config(tmp_path, 'vggm')
-    _tool().main([str(tmp_path / 'vggm_caffe.pth'), out, '--arch', 'vggm',
-                  '--config', config])
+    _tool().main([
+        str(tmp_path / 'vggm_caffe.pth'), out, '--arch', 'vggm', '--config',
+        config
+    ])
     assert "unused source keys: ['fc8.weight']" in capsys.readouterr().out
     ckpt = torch.load(out, weights_only=True)
     assert ckpt['meta']['arch'] == 'vggm'
@@ -161,7 +165,9 @@ def test_cli_refuses_missing_weights(tmp_path):
     del src['conv4.weight']
     torch.save(src, str(tmp_path / 'src.pth'))
     with pytest.raises(SystemExit, match='--allow-missing'):
-        _tool().main([str(tmp_path / 'src.pth'), str(tmp_path / 'o.pth'),
-                      '--arch', 'vggm', '--config',
-                      write_tiny_config(tmp_path, 'vggm')])
+        _tool().main([
+            str(tmp_path / 'src.pth'),
+            str(tmp_path / 'o.pth'), '--arch', 'vggm', '--config',
+            write_tiny_config(tmp_path, 'vggm')
+        ])
     assert not osp.exists(tmp_path / 'o.pth')

@@ -74,17 +74,22 @@ class FaultInjectionHook(Hook):
         raise RuntimeError(f'injected failure on rank {rank} at iteration '
                            f'{it}')
 
-    def after_train_iter(self, runner, batch_idx, data_batch=None,
+    def after_train_iter(self,
+                         runner,
+                         batch_idx,
+                         data_batch=None,
                          outputs=None):
         folder = os.environ.get('MMKD_TEST_RECORD')
         if not folder or runner.iter != 0:  # the first iteration
             return
         model = getattr(runner.model, 'module', runner.model)
         torch.save(
-            dict(loss=float(outputs['loss']),
-                 params={k: v.detach().clone()
-                         for k, v in model.named_parameters()}),
-            osp.join(folder, f'rank{get_rank()}.pth'))
+            dict(
+                loss=float(outputs['loss']),
+                params={
+                    k: v.detach().clone()
+                    for k, v in model.named_parameters()
+                }), osp.join(folder, f'rank{get_rank()}.pth'))
 
 
 @MODELS.register_module()

@@ -33,9 +33,10 @@ import torch.nn.functional as F
 
 FC6 = 'roi_head.bbox_head.shared_fcs.0'
 FC7 = 'roi_head.bbox_head.shared_fcs.1'
-_VGG16_CONVS = [f'conv{i}_{j}' for i, n in
-                ((1, 2), (2, 2), (3, 3), (4, 3), (5, 3))
-                for j in range(1, n + 1)]
+_VGG16_CONVS = [
+    f'conv{i}_{j}' for i, n in ((1, 2), (2, 2), (3, 3), (4, 3), (5, 3))
+    for j in range(1, n + 1)
+]
 _CONV1_5 = [f'conv{i}' for i in range(1, 6)]
 # Caffe layer names of each arch's convs, in order.
 ARCH_CONVS = {'vgg16': _VGG16_CONVS, 'alexnet': _CONV1_5, 'vggm': _CONV1_5}
@@ -88,8 +89,10 @@ def key_mapping(arch: str, layout: str) -> Dict[str, str]:
         raise ValueError(f'torchvision has no {arch!r} model; convert a '
                          f"Caffe-layout checkpoint with layout='caffe'.")
     features, (fc6, fc7) = _TORCHVISION_INDICES[arch]
-    mapping = {f'features.{i}': f'backbone.{name}'
-               for i, name in zip(features, convs)}
+    mapping = {
+        f'features.{i}': f'backbone.{name}'
+        for i, name in zip(features, convs)
+    }
     mapping.update({f'classifier.{fc6}': FC6, f'classifier.{fc7}': FC7})
     return mapping
 
@@ -124,14 +127,15 @@ def _resize_fc6(src: torch.Tensor, dst_shape: Tuple[int, ...],
             f'{tuple(dst_shape)} for a {channels}-channel RoI map; check '
             f'fc_out_channels / roi_feat_size of the bbox head.')
     weight = src.reshape(out_f, channels, h, h)
-    weight = F.interpolate(weight, size=(H, H), mode='bilinear',
-                           align_corners=True) * (h * h / (H * H))
+    weight = F.interpolate(
+        weight, size=(H, H), mode='bilinear', align_corners=True) * (
+            h * h / (H * H))
     return weight.reshape(out_f, -1).contiguous()
 
 
-def _fit(src_key: str, dst_key: str, src: torch.Tensor,
-         dst_shape: Tuple[int, ...], fc6_channels: int, notes: List[str],
-         caffe: bool) -> torch.Tensor:
+def _fit(src_key: str, dst_key: str, src: torch.Tensor, dst_shape: Tuple[int,
+                                                                         ...],
+         fc6_channels: int, notes: List[str], caffe: bool) -> torch.Tensor:
     """``src`` in the target shape, or a ValueError naming both keys.
 
     Grouped kernels are expanded for Caffe sources only (torchvision has no
@@ -165,7 +169,8 @@ def _fc6_channels(arch: str, target_shapes: Mapping[str, tuple]) -> int:
     return 0
 
 
-def convert_state_dict(src: Mapping[str, torch.Tensor], arch: str,
+def convert_state_dict(src: Mapping[str, torch.Tensor],
+                       arch: str,
                        target_shapes: Mapping[str, Tuple[int, ...]],
                        layout: str = 'torchvision') -> ConversionResult:
     """Map a pretrained classifier's state dict onto detector keys.
@@ -191,8 +196,13 @@ def convert_state_dict(src: Mapping[str, torch.Tensor], arch: str,
             result.unused_keys.append(src_key)
             continue
         result.state_dict[dst_key] = _fit(
-            src_key, dst_key, tensor, tuple(target_shapes[dst_key]),
-            fc6_channels, result.notes, caffe=layout == 'caffe')
+            src_key,
+            dst_key,
+            tensor,
+            tuple(target_shapes[dst_key]),
+            fc6_channels,
+            result.notes,
+            caffe=layout == 'caffe')
     scope = ('backbone.', f'{FC6}.', f'{FC7}.')
     result.missing_keys = sorted(
         k for k in target_shapes

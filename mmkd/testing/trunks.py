@@ -1,7 +1,8 @@
 """Tiny Faster R-CNNs with mmkd's plain trunks (VGG16 / AlexNet / VGG-M)."""
 import os.path as osp
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+from ._utils import ROOT
+
 ARCHS = ('vgg16', 'alexnet', 'vggm')
 WIDTH = 1 / 16  # 512 -> 32, 256 -> 16 channels
 # conv5 channels of each trunk at WIDTH.

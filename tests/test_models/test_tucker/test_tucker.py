@@ -5,11 +5,12 @@ import os.path as osp
 import pytest
 import torch
 import torch.nn as nn
-from trunk_helpers import ROOT, build_tiny_detector, write_tiny_config
 
-from mmkd.models.layers import TuckerConv2d
-from mmkd.utils.tucker import (energy_rank, evbmf_rank, select_ranks,
-                               tucker2_decompose, tucker2_reconstruct, unfold)
+from mmkd.models.tucker import TuckerConv2d
+from mmkd.models.tucker.decompose import (energy_rank, evbmf_rank,
+                                          select_ranks, tucker2_decompose,
+                                          tucker2_reconstruct, unfold)
+from mmkd.testing.trunks import ROOT, build_tiny_detector, write_tiny_config
 
 
 def _conv(c_in=6, c_out=8, k=3, stride=1, padding=1, seed=0):
@@ -84,8 +85,8 @@ def test_select_ranks_and_errors():
         tucker2_decompose(w, (17, 2))
     grouped = nn.Conv2d(4, 4, 3, groups=2)
     with pytest.raises(ValueError, match='groups=1'):
-        TuckerConv2d.from_conv(grouped, tucker2_decompose(
-            torch.rand(4, 4, 3, 3), (2, 2)))
+        TuckerConv2d.from_conv(
+            grouped, tucker2_decompose(torch.rand(4, 4, 3, 3), (2, 2)))
 
 
 def _tool():
@@ -106,15 +107,16 @@ def test_tucker_decompose_cli(tmp_path, capsys):
     ckpt = str(tmp_path / 'vgg16.pth')
     torch.save(dict(state_dict=model.state_dict()), ckpt)
     # conv3_1 is 8 -> 16 channels at this width: full rank is exact.
-    _tool().main([config, ckpt, str(tmp_path / 'out'), '--layers',
-                  'conv3_1', 'conv4_1', '--ranks', 'conv3_1=8,16',
-                  '--energy', '0.5', '--shape', '64', '64'])
+    _tool().main([
+        config, ckpt,
+        str(tmp_path / 'out'), '--layers', 'conv3_1', 'conv4_1', '--ranks',
+        'conv3_1=8,16', '--energy', '0.5', '--shape', '64', '64'
+    ])
     printed = capsys.readouterr().out
     assert 'params @ 64x64' in printed and 'FLOPs @ 64x64' in printed
     cfg = Config.fromfile(str(tmp_path / 'out' / 'tiny_vgg16_tucker.py'))
     ranks = cfg.model.backbone.tucker_ranks
-    assert ranks['conv3_1'] == [8, 16] and set(ranks) == {'conv3_1',
-                                                          'conv4_1'}
+    assert ranks['conv3_1'] == [8, 16] and set(ranks) == {'conv3_1', 'conv4_1'}
     assert cfg.model.init_cfg.checkpoint.endswith('tiny_vgg16_tucker.pth')
     decomposed = MODELS.build(cfg.model).eval()
     load_checkpoint(decomposed, cfg.model.init_cfg.checkpoint, strict=True)
@@ -122,13 +124,17 @@ def test_tucker_decompose_cli(tmp_path, capsys):
     with torch.no_grad():
         # Full-rank conv3_1 reproduces the original layer.
         feat = torch.rand(1, 8, 8, 8)
-        torch.testing.assert_close(decomposed.backbone.conv3_1(feat),
-                                   model.backbone.conv3_1(feat), atol=1e-4,
-                                   rtol=1e-4)
+        torch.testing.assert_close(
+            decomposed.backbone.conv3_1(feat),
+            model.backbone.conv3_1(feat),
+            atol=1e-4,
+            rtol=1e-4)
         # conv4_1 at 50% energy is an approximation, not the original.
         feat = torch.rand(1, 16, 4, 4)
-        assert not torch.allclose(decomposed.backbone.conv4_1(feat),
-                                  model.backbone.conv4_1(feat), atol=1e-3)
+        assert not torch.allclose(
+            decomposed.backbone.conv4_1(feat),
+            model.backbone.conv4_1(feat),
+            atol=1e-3)
         # Untouched layers are copied bit for bit.
         assert torch.equal(decomposed.backbone.conv5_3.weight,
                            model.backbone.conv5_3.weight)

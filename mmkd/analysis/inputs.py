@@ -31,7 +31,8 @@ def pipeline_shape(cfg: Config) -> Tuple[int, int]:
     return PAPER_SHAPE
 
 
-def random_batches(shape: Tuple[int, int], num: int,
+def random_batches(shape: Tuple[int, int],
+                   num: int,
                    seed: int = 0) -> List[dict]:
     """``num`` one-image batches of random pixels, as a data loader yields.
 
@@ -49,11 +50,15 @@ def random_batches(shape: Tuple[int, int], num: int,
     h, w = shape
     batches = []
     for i in range(num):
-        image = torch.randint(0, 256, (3, h, w), generator=generator,
-                              dtype=torch.uint8)
-        sample = DetDataSample(metainfo=dict(
-            img_id=i, img_path=f'random_{i}.jpg', ori_shape=(h, w),
-            img_shape=(h, w), scale_factor=(1.0, 1.0)))
+        image = torch.randint(
+            0, 256, (3, h, w), generator=generator, dtype=torch.uint8)
+        sample = DetDataSample(
+            metainfo=dict(
+                img_id=i,
+                img_path=f'random_{i}.jpg',
+                ori_shape=(h, w),
+                img_shape=(h, w),
+                scale_factor=(1.0, 1.0)))
         batches.append(dict(inputs=[image], data_samples=[sample]))
     return batches
 
@@ -77,11 +82,3 @@ def dataset_batches(cfg: Config, num: int) -> Tuple[Optional[list], str]:
             ZeroDivisionError) as exc:
         return None, f'{type(exc).__name__}: {exc}'
     return [pseudo_collate([item]) for item in items], ''
-
-
-def teacher_model_cfg(cfg: Config) -> Optional[dict]:
-    """The teacher detector of a distillation config (None otherwise)."""
-    if cfg.model.get('type') != 'TwoStageDistiller':
-        return None
-    from mmkd.models.distillers.teacher import teacher_config
-    return copy.deepcopy(teacher_config(cfg.model.teacher))

@@ -7,15 +7,17 @@ for that (see the README for the full demo's numbers).
 import json
 import os.path as osp
 
-from helpers import PYTHON, run_tool
+from mmkd.testing import PYTHON, run_tool
 
 
 def test_quick_demo_writes_report(tmp_path):
     work_dir = tmp_path / 'demo'
     proc = run_tool([
-        PYTHON, 'tools/demo.py', '--quick', '--work-dir', str(work_dir),
-        '--data-root', str(tmp_path / 'data')
-    ], timeout=900)
+        PYTHON, 'tools/demo.py', '--quick', '--work-dir',
+        str(work_dir), '--data-root',
+        str(tmp_path / 'data')
+    ],
+                    timeout=900)
     report = (work_dir / 'report.md').read_text()
     for row in ('Teacher', 'Student alone', 'Student distilled'):
         assert f'| {row} |' in report

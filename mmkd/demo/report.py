@@ -5,40 +5,14 @@ import os.path as osp
 
 import cv2
 import numpy as np
-from mmengine.config import Config, DictAction
 
-from .benchmark import build_deployed, count_parameters, time_inference
-from .config_check import load_config
+from mmkd.analysis.logs import read_json_lines, val_curve
+from mmkd.analysis.speed import (build_deployed, count_parameters,
+                                 time_inference)
+from mmkd.utils.config_check import load_cfg
 
-NAMES = dict(teacher='Teacher', student='Student alone',
-             distilled='Student distilled')
-
-
-def load_cfg(config: str, options: list) -> Config:
-    """``load_config`` with ``--cfg-options``-style ``key=value`` strings."""
-    return load_config(config, {
-        key: DictAction._parse_iterable(value)
-        for key, value in (opt.split('=', 1) for opt in options)
-    })
-
-
-def read_json_lines(pattern: str) -> list:
-    lines = []
-    for path in sorted(glob.glob(pattern)):
-        with open(path) as f:
-            lines += [json.loads(line) for line in f if line.strip()]
-    return lines
-
-
-def val_curve(run_dir: str) -> list:
-    """``[(epoch, val mAP), ...]`` of a training run, from its logs (a
-    resumed run's logs included)."""
-    curve = {}
-    for line in read_json_lines(
-            osp.join(run_dir, '*', 'vis_data', 'scalars.json')):
-        if 'coco/bbox_mAP' in line:
-            curve[line['step']] = line['coco/bbox_mAP']
-    return sorted(curve.items())
+NAMES = dict(
+    teacher='Teacher', student='Student alone', distilled='Student distilled')
 
 
 def collect_run(config: str, ckpt: str, run_dir: str, test_dir: str,
@@ -54,18 +28,22 @@ def collect_run(config: str, ckpt: str, run_dir: str, test_dir: str,
     # CocoMetric reports nothing when a model detects nothing at all (a
     # very short training): that is an mAP of 0.
     metrics = tested[-1] if tested else {
-        'coco/bbox_mAP': 0.0, 'coco/bbox_mAP_50': 0.0}
+        'coco/bbox_mAP': 0.0,
+        'coco/bbox_mAP_50': 0.0
+    }
     cfg = load_cfg(config, options)
     model = build_deployed(cfg, ckpt)
-    return dict(config=config, ckpt=ckpt, cfg=cfg,
-                mAP=metrics['coco/bbox_mAP'],
-                mAP50=metrics['coco/bbox_mAP_50'],
-                params=count_parameters(model),
-                curve=val_curve(run_dir))
+    return dict(
+        config=config,
+        ckpt=ckpt,
+        cfg=cfg,
+        mAP=metrics['coco/bbox_mAP'],
+        mAP50=metrics['coco/bbox_mAP_50'],
+        params=count_parameters(model),
+        curve=val_curve(run_dir))
 
 
-def measure_speed(results: dict, *, images: int = 20,
-                  rounds: int = 3) -> None:
+def measure_speed(results: dict, *, images: int = 20, rounds: int = 3) -> None:
     """ms/image of every model, interleaved round by round so that they
     share the machine's state; the median round is kept."""
     from mmengine.runner import Runner
@@ -78,8 +56,10 @@ def measure_speed(results: dict, *, images: int = 20,
         batches.append(data)
         if len(batches) == images:
             break
-    models = {name: build_deployed(r['cfg'], r['ckpt'])
-              for name, r in results.items()}
+    models = {
+        name: build_deployed(r['cfg'], r['ckpt'])
+        for name, r in results.items()
+    }
     times = {name: [] for name in models}
     for _ in range(rounds):
         for name, model in models.items():
@@ -108,7 +88,10 @@ def plot_curves(results: dict, path: str) -> str:
     return path
 
 
-def _draw(img: np.ndarray, sample, classes, title: str,
+def _draw(img: np.ndarray,
+          sample,
+          classes,
+          title: str,
           score_thr: float = 0.5) -> np.ndarray:
     img = cv2.resize(img, None, fx=3, fy=3, interpolation=cv2.INTER_NEAREST)
     pred = sample.pred_instances
@@ -126,7 +109,9 @@ def _draw(img: np.ndarray, sample, classes, title: str,
     return np.concatenate([banner, img], axis=0)
 
 
-def draw_side_by_side(results: dict, data_root: str, path: str,
+def draw_side_by_side(results: dict,
+                      data_root: str,
+                      path: str,
                       num_images: int = 4) -> str:
     """The same test images with the student's (left) and the distilled
     student's (right) detections above a score of 0.5."""
@@ -164,10 +149,9 @@ def write_report(results: dict, figures: dict, path: str, *, minutes: float,
         '|---|---:|---:|---:|---:|'
     ]
     for name, res in results.items():
-        lines.append(
-            f"| {NAMES[name]} | {res['params'] / 1e6:.2f} | "
-            f"{res.get('ms', float('nan')):.1f} | {res['mAP']:.3f} | "
-            f"{res['mAP50']:.3f} |")
+        lines.append(f"| {NAMES[name]} | {res['params'] / 1e6:.2f} | "
+                     f"{res.get('ms', float('nan')):.1f} | {res['mAP']:.3f} | "
+                     f"{res['mAP50']:.3f} |")
     lines += [
         '', f"Gain of distillation over the student alone: "
         f"{d['mAP'] - s['mAP']:+.3f} mAP, {d['mAP50'] - s['mAP50']:+.3f} "

@@ -1,11 +1,11 @@
-"""tools/analysis_tools/reproduce_ablations.py: each row builds the model
-it names, and the table's statistics are right."""
+"""The reproduction (mmkd.demo.ablations): each row builds the model it
+names, and the table's statistics are right."""
 import argparse
-import importlib.util
 import os.path as osp
 
 import pytest
-from helpers import ROOT
+
+from mmkd.testing import ROOT
 
 ALL_TERMS = {'rpn_kd', 'rcn_kd', 'rpn_reg', 'rcn_reg', 'hint'}
 # row: the distillation terms that must be on (None: no distiller)
@@ -21,13 +21,8 @@ EXPECTED_TERMS = {
 
 
 def _tool():
-    path = osp.join(ROOT, 'tools', 'analysis_tools',
-                    'reproduce_ablations.py')
-    spec = importlib.util.spec_from_file_location('reproduce_ablations',
-                                                  path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    from mmkd.demo import ablations
+    return ablations
 
 
 def _build(config, options):
@@ -35,13 +30,14 @@ def _build(config, options):
     from mmengine.config import Config, DictAction
     from mmengine.registry import init_default_scope
 
+    from mmkd.models.distillers.export import is_distiller
     from mmkd.registry import MODELS
     parser = argparse.ArgumentParser()
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
-    args = parser.parse_args(['--cfg-options', *options,
-                              'model.teacher_ckpt=None'])
+    args = parser.parse_args(
+        ['--cfg-options', *options, 'model.teacher_ckpt=None'])
     cfg = Config.fromfile(osp.join(ROOT, config))
-    if cfg.model.type != 'TwoStageDistiller':
+    if not is_distiller(cfg.model):
         args.cfg_options.pop('model.teacher_ckpt')
     cfg.merge_from_dict(args.cfg_options)
     init_default_scope('mmkd')
@@ -71,24 +67,29 @@ def test_row_builds_the_model_it_names(row):
     for name in ('rpn_reg', 'rcn_reg'):
         if name in losses:
             kind = type(losses[name]).__name__
-            assert kind == ('L2RegDistillLoss' if row == 'l2_reg' else
-                            'TeacherBoundedRegLoss')
+            assert kind == ('L2RegDistillLoss'
+                            if row == 'l2_reg' else 'TeacherBoundedRegLoss')
             assert losses[name].loss_weight == 0.5
 
 
 def test_table_mean_std_and_gap_closed(tmp_path):
     tool = _tool()
     scores = {
-        'student': {'val': [0.1, 0.1, 0.1], 'test': [0.09, 0.10, 0.11]},
-        'full': {'val': [0.2, 0.2, 0.2], 'test': [0.12, 0.13, 0.14]},
+        'student': {
+            'val': [0.1, 0.1, 0.1],
+            'test': [0.09, 0.10, 0.11]
+        },
+        'full': {
+            'val': [0.2, 0.2, 0.2],
+            'test': [0.12, 0.13, 0.14]
+        },
     }
-    text = tool.write_table(scores, 0.20, [0, 1, 2],
-                            str(tmp_path / 'table.md'), minutes=12.0)
+    text = tool.write_table(
+        scores, 0.20, [0, 1, 2], str(tmp_path / 'table.md'), minutes=12.0)
     assert (tmp_path / 'table.md').read_text().strip() == text
     assert 'teacher (seed 0) scores 0.200' in text and '12 min' in text
     # mean 0.130, sample std 0.010; (0.13 - 0.10) / (0.20 - 0.10) = 30%
-    assert ('| full method | 0.200 +- 0.000 | 0.130 +- 0.010 | 30% |'
-            in text)
+    assert ('| full method | 0.200 +- 0.000 | 0.130 +- 0.010 | 30% |' in text)
     assert '| student alone | 0.100 +- 0.000 | 0.100 +- 0.010 | 0% |' \
         in text
     assert 'no adaptation layer: n/a' in text
@@ -98,15 +99,18 @@ def test_val_map_is_the_last_epochs_across_resumed_logs(tmp_path):
     import json
     tool = _tool()
     # A run interrupted after epoch 2 and resumed: two timestamped logs.
-    for stamp, epochs in (('20260101_000000', (1, 2)),
-                          ('20260101_010000', (3, 4))):
+    for stamp, epochs in (('20260101_000000', (1, 2)), ('20260101_010000',
+                                                        (3, 4))):
         folder = tmp_path / stamp / 'vis_data'
         folder.mkdir(parents=True)
         with open(folder / 'scalars.json', 'w') as f:
             for epoch in epochs:
                 f.write(json.dumps({'loss': 1.0, 'step': epoch * 10}) + '\n')
-                f.write(json.dumps({'coco/bbox_mAP': epoch / 10,
-                                    'step': epoch}) + '\n')
+                f.write(
+                    json.dumps({
+                        'coco/bbox_mAP': epoch / 10,
+                        'step': epoch
+                    }) + '\n')
     assert tool.val_map(str(tmp_path)) == pytest.approx(0.4)
     with pytest.raises(SystemExit, match='no validation mAP'):
         tool.val_map(str(tmp_path / 'missing'))

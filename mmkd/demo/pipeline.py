@@ -1,0 +1,178 @@
+"""The built-in demo: teacher, student and distilled student on the
+generated dataset, with a report.
+
+    python tools/demo.py [--quick] [--work-dir work_dirs/demo]
+
+(``tools/demo.py`` is the command line; this module is the pipeline.)
+
+1. generates the dataset if absent (``tools/dataset_converters/
+   generate_synthetic.py``);
+2. trains the teacher, the student alone and the distilled student with
+   ``tools/train.py`` and the configs under ``configs/`` (a finished run is
+   reused; an interrupted one resumes);
+3. evaluates all three on the test split with ``tools/test.py`` (COCO mAP
+   and mAP@0.5) and measures parameters and inference ms/image;
+4. writes ``WORK_DIR/report.md`` with the table and two figures: the
+   validation mAP curves and detections of the student and the distilled
+   student side by side.
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import subprocess
+import sys
+import time
+
+from .report import (collect_run, draw_side_by_side, measure_speed,
+                     plot_curves, write_report)
+
+# The demo runs the repository's tools and configs (mmkd is installed in
+# editable mode from it).
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+RUNS = (
+    ('teacher', 'configs/faster_rcnn/frcnn_r18w32_synthetic.py'),
+    ('student', 'configs/faster_rcnn/frcnn_r18w8_synthetic.py'),
+    ('distilled', 'configs/kd/frcnn_r18w32_r18w8_synthetic.py'),
+)
+# The full demo uses the configs' own schedules and the default dataset
+# size; --quick shrinks both to check the whole pipeline in minutes.
+MODES = dict(
+    full=dict(
+        data='data/synthetic_demo',
+        generate=[
+            '--num-train', '1000', '--num-val', '200', '--num-test', '300'
+        ],
+        cfg_options=[]),
+    quick=dict(
+        data='data/synthetic_quick',
+        generate=['--num-train', '96', '--num-val', '24', '--num-test', '24'],
+        cfg_options=['train_cfg.max_epochs=1', 'train_cfg.val_interval=1']))
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument(
+        '--quick',
+        action='store_true',
+        help='a reduced run (small data, 1 epoch each)')
+    parser.add_argument(
+        '--work-dir',
+        default=None,
+        help='default: work_dirs/demo (or demo_quick)')
+    parser.add_argument(
+        '--seed',
+        type=int,
+        default=0,
+        help='training seed (the dataset seed is fixed)')
+    parser.add_argument(
+        '--data-root',
+        default=None,
+        help='where the generated dataset is (or goes)')
+    parser.add_argument(
+        '--force',
+        action='store_true',
+        help='retrain runs that already finished')
+    return parser.parse_args(argv)
+
+
+def run(cmd: list, env: dict = None) -> None:
+    """Run a tool, streaming its output; stop the demo if it fails."""
+    print('$ ' + ' '.join(cmd), flush=True)
+    full_env = dict(os.environ, PYTHONPATH=ROOT, **(env or {}))
+    code = subprocess.call(cmd, cwd=ROOT, env=full_env)
+    if code != 0:
+        raise SystemExit(f'demo: {cmd[1]} failed with exit code {code}; '
+                         'see its output above')
+
+
+def data_options(data_root: str) -> list:
+    root = data_root.rstrip('/') + '/'
+    return [
+        f'train_dataloader.dataset.data_root={root}',
+        f'val_dataloader.dataset.data_root={root}',
+        f'test_dataloader.dataset.data_root={root}',
+        f'val_evaluator.ann_file={root}annotations/instances_val.json',
+        f'test_evaluator.ann_file={root}annotations/instances_test.json',
+    ]
+
+
+def last_checkpoint(work_dir: str):
+    pointer = osp.join(work_dir, 'last_checkpoint')
+    if not osp.isfile(pointer):
+        return None
+    with open(pointer) as f:
+        path = f.read().strip()
+    return path if osp.isfile(path) else None
+
+
+def train(name, config, work_dir, options, force) -> str:
+    done = osp.join(work_dir, 'DONE')
+    if osp.isfile(done) and not force:
+        print(f'[demo] {name}: finished earlier, reusing {work_dir}')
+        return last_checkpoint(work_dir)
+    cmd = [sys.executable, 'tools/train.py', config, '--work-dir', work_dir]
+    if last_checkpoint(work_dir) and not force:
+        cmd.append('--resume')  # an interrupted run continues
+    run(cmd + ['--cfg-options', *options])
+    open(done, 'w').close()
+    return last_checkpoint(work_dir)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    mode = MODES['quick' if args.quick else 'full']
+    work_dir = osp.abspath(
+        args.work_dir
+        or osp.join(ROOT, 'work_dirs', 'demo_quick' if args.quick else 'demo'))
+    data_root = osp.abspath(args.data_root or osp.join(ROOT, mode['data']))
+    start = time.time()
+    run([
+        sys.executable, 'tools/dataset_converters/generate_synthetic.py',
+        '--out', data_root, *mode['generate']
+    ])
+    options = data_options(data_root) + mode['cfg_options'] + [
+        f'randomness.seed={args.seed}'
+    ]
+    results = {}
+    for name, config in RUNS:
+        run_dir = osp.join(work_dir, name)
+        extra = []
+        if name == 'distilled':
+            extra = [f"model.teacher_ckpt={results['teacher']['ckpt']}"]
+        ckpt = train(name, config, run_dir, options + extra, args.force)
+        test_dir = osp.join(run_dir, 'test')
+        run([
+            sys.executable, 'tools/test.py', config, ckpt, '--work-dir',
+            test_dir, '--cfg-options', *options
+        ])
+        results[name] = collect_run(config, ckpt, run_dir, test_dir, options)
+    measure_speed(results)
+    figures = dict(
+        curves=plot_curves(results, osp.join(work_dir, 'val_map.png')),
+        detections=draw_side_by_side(results, data_root,
+                                     osp.join(work_dir, 'detections.png')))
+    minutes = (time.time() - start) / 60
+    report = write_report(
+        results,
+        figures,
+        osp.join(work_dir, 'report.md'),
+        minutes=minutes,
+        quick=args.quick)
+    with open(osp.join(work_dir, 'results.json'), 'w') as f:
+        json.dump(
+            {
+                k: {
+                    m: v
+                    for m, v in r.items() if m != 'cfg'
+                }
+                for k, r in results.items()
+            },
+            f,
+            indent=2)
+    print(report)
+
+
+if __name__ == '__main__':
+    main()

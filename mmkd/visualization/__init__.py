@@ -1,1 +1,0 @@
-"""mmkd.visualization."""
