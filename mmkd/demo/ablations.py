@@ -13,47 +13,80 @@ split. A finished run is reused, so an interrupted reproduction continues.
 import argparse
 import json
 import os.path as osp
-import statistics
 import sys
 import time
+from typing import NamedTuple, Optional
 
+from mmkd.analysis.stats import compare, mean_std
 from .pipeline import MODES, RUNS, data_options, run, train
 from .report import read_json_lines, val_curve
 
 TEACHER, STUDENT, DISTILLED = (config for _, config in RUNS)
 L2_REG = DISTILLED.replace('.py', '_l2reg.py')
-OFF = 'None'
-# row name: (description, config, cfg-options on top of the data options)
+TERMS = ('rpn_kd', 'rpn_reg', 'rcn_kd', 'rcn_reg', 'hint')
+
+
+def _off(*terms):
+    return [f'model.distill_losses.{t}=None' for t in terms]
+
+
+class Row(NamedTuple):
+    """One setting: its label, config and ``--cfg-options``; the row it is
+    compared with and the direction the paper reports for that comparison
+    (``'>'`` better, ``'<'`` worse, ``'='`` no change by construction,
+    ``None`` not reported)."""
+    label: str
+    config: str
+    options: list
+    baseline: Optional[str] = None
+    paper: Optional[str] = None
+
+
 ROWS = {
-    'student': ('student alone', STUDENT, []),
-    'hint': ('hint only', DISTILLED, [
-        f'model.distill_losses.{t}={OFF}'
-        for t in ('rpn_kd', 'rcn_kd', 'rpn_reg', 'rcn_reg')
-    ]),
-    'kd': ('KD (classification) only', DISTILLED, [
-        f'model.distill_losses.{t}={OFF}'
-        for t in ('rpn_reg', 'rcn_reg', 'hint')
-    ]),
-    'kd_reg': ('KD + bounded regression', DISTILLED,
-               [f'model.distill_losses.hint={OFF}']),
-    'full': ('full method', DISTILLED, []),
-    'unweighted': ('full, plain (unweighted) cross-entropy', DISTILLED, [
-        'model.distill_losses.rpn_kd.bg_weight=1.0',
-        'model.distill_losses.rcn_kd.bg_weight=1.0'
-    ]),
-    'l2_reg': ('full, plain L2 regression distillation', L2_REG, []),
+    'student':
+    Row('student alone', STUDENT, []),
+    # The distiller's data flow with nothing distilled: must match the
+    # student alone (same schedule, same data), or the comparison is unfair.
+    'control':
+    Row('distiller, every term off (control)', DISTILLED, _off(*TERMS),
+        'student', '='),
+    'hint':
+    Row('hint only', DISTILLED, _off('rpn_kd', 'rcn_kd', 'rpn_reg', 'rcn_reg'),
+        'student', '>'),
+    'kd':
+    Row('KD only (weighted cross-entropy)', DISTILLED,
+        _off('rpn_reg', 'rcn_reg', 'hint'), 'student', '>'),
+    'kd_plain':
+    Row(
+        'KD only, plain cross-entropy (w_bg = 1)', DISTILLED,
+        _off('rpn_reg', 'rcn_reg', 'hint') + [
+            'model.distill_losses.rpn_kd.bg_weight=1.0',
+            'model.distill_losses.rcn_kd.bg_weight=1.0'
+        ], 'kd', '<'),
+    'kd_bounded':
+    Row('KD + bounded regression', DISTILLED, _off('hint'), 'kd', '>'),
+    'kd_l2':
+    Row('KD + plain L2 regression', L2_REG, _off('hint'), 'kd_bounded', '<'),
+    'full':
+    Row('full method (KD + bounded + hint)', DISTILLED, [], 'kd_bounded', '>'),
+    # No adaptation layer: the 16 student channels repeated over blocks of
+    # 4 of the teacher's 64 (FixedChannelMap, nothing learned).
+    'no_adapter':
+    Row('full, no adaptation layer (fixed channel map)', DISTILLED,
+        ['model.adapters.0.type=FixedChannelMap'], 'full', '<'),
+    'full_t2':
+    Row('full, temperature T = 2', DISTILLED, [
+        'model.distill_losses.rpn_kd.T=2.0',
+        'model.distill_losses.rcn_kd.T=2.0'
+    ], 'full', None),
 }
-# Without the adaptation layer the hint needs equal channels; the demo's
-# student has 16 FPN channels and its teacher 64, so that row is not run.
-NOT_RUN = {
-    'no_adapter': 'full, no adaptation layer: n/a (16 vs 64 '
-    'channels)'
-}
+PAPER_WORDS = {'>': 'better', '<': 'worse', '=': 'the same'}
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
+    parser.add_argument(
+        '--seeds', type=int, nargs='+', default=[0, 1, 2, 3, 4])
     parser.add_argument(
         '--rows', nargs='+', default=list(ROWS), choices=list(ROWS))
     parser.add_argument('--work-dir', default='work_dirs/reproduction')
@@ -125,7 +158,7 @@ def main(argv=None):
                         base + ['randomness.seed=0'], False)
     scores = {}
     for row in args.rows:
-        _, config, options = ROWS[row]
+        config, options = ROWS[row].config, ROWS[row].options
         for seed in args.seeds:
             run_dir = osp.join(work_dir, f'{row}_seed{seed}')
             opts = base + options + [f'randomness.seed={seed}']
@@ -142,29 +175,55 @@ def main(argv=None):
                     osp.join(work_dir, 'ablations.md'), minutes))
 
 
-def _mean_std(values):
-    std = statistics.stdev(values) if len(values) > 1 else 0.0
-    return statistics.mean(values), std
+def _verdict(row, scores):
+    """``(vs, difference, as in the paper)`` cells of ``row``."""
+    spec = ROWS[row]
+    if spec.baseline is None or spec.baseline not in scores:
+        return '', '', ''
+    cmp = compare(scores[row]['test'], scores[spec.baseline]['test'])
+    diff = (f"{cmp['diff']:+.3f} [{cmp['low']:+.3f}, {cmp['high']:+.3f}], "
+            f"z = {cmp['z']:+.1f}")
+    if spec.paper is None:
+        return ROWS[spec.baseline].label, diff, 'not reported'
+    outside = cmp['low'] > 0 or cmp['high'] < 0
+    if spec.paper == '=':
+        word = 'as in the paper' if not outside else 'not'
+    else:
+        wanted = cmp['diff'] > 0 if spec.paper == '>' else cmp['diff'] < 0
+        word = ('as in the paper' if wanted and outside else
+                'same direction, within noise' if wanted else 'not')
+    verdict = f"{word} ({PAPER_WORDS[spec.paper]}; {cmp['z']:+.1f} sigma)"
+    return ROWS[spec.baseline].label, diff, verdict
 
 
 def write_table(scores, teacher_map, seeds, path, minutes=None):
+    """The markdown table of ``scores`` (``{row: {'val': [...], 'test':
+    [...]}}``), written to ``path`` and returned."""
     took = f' This run took {minutes:.0f} min.' if minutes else ''
     lines = [
         f'Test mAP (COCO-style), mean +- std over seeds {seeds}; the '
-        f'teacher (seed 0) scores {teacher_map:.3f}.{took}', '',
-        '| setting | val mAP | test mAP | gap closed |', '|---|---:|---:|---:|'
+        f'teacher (seed 0) scores {teacher_map:.3f}.{took} The difference '
+        'to the compared row is given with its 95% Welch confidence '
+        'interval and z (the difference over its standard error); '
+        '"as in the paper" needs the interval to exclude 0 in the '
+        "paper's direction.", '',
+        '| setting | val mAP | test mAP | gap closed | compared with | '
+        'difference [95% CI] | paper\'s direction |',
+        '|---|---:|---:|---:|---|---|---|'
     ]
-    student = _mean_std(scores['student']['test'])[0] \
+    student = mean_std(scores['student']['test'])[0] \
         if 'student' in scores else None
     for row, split_scores in scores.items():
-        val_m, val_s = _mean_std(split_scores['val'])
-        test_m, test_s = _mean_std(split_scores['test'])
+        val_m, val_s = mean_std(split_scores['val'])
+        test_m, test_s = mean_std(split_scores['test'])
         closed = ''
         if student is not None and teacher_map > student:
             closed = f'{(test_m - student) / (teacher_map - student):.0%}'
-        lines.append(f'| {ROWS[row][0]} | {val_m:.3f} +- {val_s:.3f} | '
-                     f'{test_m:.3f} +- {test_s:.3f} | {closed} |')
-    lines += [f'| {text} | | | |' for text in NOT_RUN.values()]
+        vs, diff, verdict = _verdict(row, scores)
+        lines.append(f'| {ROWS[row].label} | {val_m:.3f} +- {val_s:.3f} | '
+                     f'{test_m:.3f} +- {test_s:.3f} | {closed} | {vs} | '
+                     f'{diff} | {verdict} |')
+    lines.append(f'| teacher (seed 0) | | {teacher_map:.3f} | 100% | | | |')
     text = '\n'.join(lines)
     with open(path, 'w') as f:
         f.write(text + '\n')

@@ -8,15 +8,19 @@ import pytest
 from mmkd.testing import ROOT
 
 ALL_TERMS = {'rpn_kd', 'rcn_kd', 'rpn_reg', 'rcn_reg', 'hint'}
+KD = {'rpn_kd', 'rcn_kd'}
 # row: the distillation terms that must be on (None: no distiller)
 EXPECTED_TERMS = {
     'student': None,
+    'control': set(),
     'hint': {'hint'},
-    'kd': {'rpn_kd', 'rcn_kd'},
-    'kd_reg': {'rpn_kd', 'rcn_kd', 'rpn_reg', 'rcn_reg'},
+    'kd': KD,
+    'kd_plain': KD,
+    'kd_bounded': KD | {'rpn_reg', 'rcn_reg'},
+    'kd_l2': KD | {'rpn_reg', 'rcn_reg'},
     'full': ALL_TERMS,
-    'unweighted': ALL_TERMS,
-    'l2_reg': ALL_TERMS,
+    'no_adapter': ALL_TERMS,
+    'full_t2': ALL_TERMS,
 }
 
 
@@ -52,47 +56,82 @@ def test_rows_cover_the_papers_ablations():
 @pytest.mark.parametrize('row', sorted(EXPECTED_TERMS))
 def test_row_builds_the_model_it_names(row):
     tool = _tool()
-    _, config, options = tool.ROWS[row]
-    model = _build(config, options)
+    spec = tool.ROWS[row]
+    model = _build(spec.config, spec.options)
     expected = EXPECTED_TERMS[row]
     if expected is None:
         assert not hasattr(model, 'distill_losses')
         return
     losses = model.distill_losses
     assert set(losses) == expected
-    for name in ('rpn_kd', 'rcn_kd'):
-        if name in losses:
-            bg = losses[name].bg_weight
-            assert bg == (1.0 if row == 'unweighted' else 1.5)
-    for name in ('rpn_reg', 'rcn_reg'):
-        if name in losses:
-            kind = type(losses[name]).__name__
-            assert kind == ('L2RegDistillLoss'
-                            if row == 'l2_reg' else 'TeacherBoundedRegLoss')
-            assert losses[name].loss_weight == 0.5
+    for name in KD & set(losses):
+        assert losses[name].bg_weight == (1.0 if row == 'kd_plain' else 1.5)
+        assert losses[name].T == (2.0 if row == 'full_t2' else 1.0)
+    for name in {'rpn_reg', 'rcn_reg'} & set(losses):
+        kind = type(losses[name]).__name__
+        assert kind == ('L2RegDistillLoss'
+                        if row == 'kd_l2' else 'TeacherBoundedRegLoss')
+        assert losses[name].loss_weight == 0.5
+    if 'hint' in expected:
+        adapter = type(model.adapters[0]).__name__
+        assert adapter == ('FixedChannelMap'
+                           if row == 'no_adapter' else 'HintAdapter')
+        assert losses['hint'].loss_weight == 0.5  # the paper's gamma
+    else:
+        assert model.adapters is None
 
 
-def test_table_mean_std_and_gap_closed(tmp_path):
+def test_every_comparison_names_an_existing_row():
+    rows = _tool().ROWS
+    for name, spec in rows.items():
+        assert spec.baseline is None or spec.baseline in rows, name
+        assert spec.paper in (None, '>', '<', '='), name
+
+
+def test_table_mean_std_gap_closed_and_verdicts(tmp_path):
     tool = _tool()
     scores = {
         'student': {
             'val': [0.1, 0.1, 0.1],
             'test': [0.09, 0.10, 0.11]
         },
-        'full': {
+        'control': {
+            'val': [0.1, 0.1, 0.1],
+            'test': [0.10, 0.11, 0.09]
+        },
+        'kd': {
             'val': [0.2, 0.2, 0.2],
             'test': [0.12, 0.13, 0.14]
+        },
+        'kd_plain': {
+            'val': [0.2, 0.2, 0.2],
+            'test': [0.12, 0.14, 0.13]
         },
     }
     text = tool.write_table(
         scores, 0.20, [0, 1, 2], str(tmp_path / 'table.md'), minutes=12.0)
     assert (tmp_path / 'table.md').read_text().strip() == text
     assert 'teacher (seed 0) scores 0.200' in text and '12 min' in text
-    # mean 0.130, sample std 0.010; (0.13 - 0.10) / (0.20 - 0.10) = 30%
-    assert ('| full method | 0.200 +- 0.000 | 0.130 +- 0.010 | 30% |' in text)
-    assert '| student alone | 0.100 +- 0.000 | 0.100 +- 0.010 | 0% |' \
-        in text
-    assert 'no adaptation layer: n/a' in text
+    rows = {
+        line.split(' | ')[0][2:]: line
+        for line in text.splitlines() if line.startswith('| ')
+    }
+    # kd: mean 0.130, sample std 0.010; (0.13 - 0.10) / (0.20 - 0.10) = 30%
+    # vs student: +0.030, se = sqrt(0.01^2/3 + 0.01^2/3) = 0.008165,
+    # z = 3.67, Welch df = 4, t = 2.776: [+0.007, +0.053]
+    assert rows['KD only (weighted cross-entropy)'].startswith(
+        '| KD only (weighted cross-entropy) | 0.200 +- 0.000 | '
+        '0.130 +- 0.010 | 30% | student alone | '
+        '+0.030 [+0.007, +0.053], z = +3.7 | as in the paper '
+        '(better; +3.7 sigma) |')
+    # control vs student: 0 difference, inside the interval: as expected
+    assert 'as in the paper (the same; +0.0 sigma)' in rows[
+        'distiller, every term off (control)']
+    # plain CE equal to weighted: the paper's "worse" is not shown
+    assert '| not (worse; +0.0 sigma) |' in rows[
+        'KD only, plain cross-entropy (w_bg = 1)']
+    assert rows['teacher (seed 0)'].startswith(
+        '| teacher (seed 0) | | 0.200 | 100% |')
 
 
 def test_val_map_is_the_last_epochs_across_resumed_logs(tmp_path):

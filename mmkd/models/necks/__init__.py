@@ -1,4 +1,5 @@
-"""mmkd.models.necks."""
+"""mmkd.models.necks: the hint's adaptation layers."""
+from .fixed_channel_map import FixedChannelMap
 from .hint_adapter import HintAdapter
 
-__all__ = ['HintAdapter']
+__all__ = ['FixedChannelMap', 'HintAdapter']
