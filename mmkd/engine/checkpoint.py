@@ -1,4 +1,6 @@
-"""Checkpoint compatibility with torch >= 2.6 (``weights_only=True``).
+"""Checkpoints: loading on torch >= 2.6, strict key checks, the latest one.
+
+Loading with ``weights_only=True``:
 
 Since torch 2.6, ``torch.load`` refuses to unpickle anything but tensors and
 plain containers unless the types are allow-listed. MMEngine's checkpoints
@@ -7,6 +9,10 @@ scalars / arrays / dtypes inside them. We allow-list exactly those types (no
 global switch to unsafe loading), so ``mmengine.runner.load_checkpoint``,
 ``Runner.resume`` and ``tools/train.py --resume`` work on checkpoints that
 MMEngine itself wrote, while an arbitrary pickle still fails to load.
+
+Strictness: where a number is at stake (testing, export, teacher loading,
+resume) a checkpoint must hold exactly the keys and shapes of the model;
+``check_state_dict`` is the one comparison all of them use.
 """
 import glob
 import io
@@ -14,10 +20,12 @@ import logging
 import os.path as osp
 import pickle
 import re
-from typing import Optional
+from typing import Dict, Optional
 
 import numpy as np
 import torch
+
+from mmkd.utils.errors import CheckpointError, ConfigError, MissingFileError
 
 
 def _numpy_globals() -> list:
@@ -87,6 +95,132 @@ def atomic_torch_save(obj, path: str) -> None:
     atomic_write(buffer.getvalue(), path)
 
 
+def describe_keys(keys: list, limit: int = 8) -> str:
+    """``'N: a, b, ... (M more)'``: the count and the first names."""
+    shown = ', '.join(sorted(keys)[:limit])
+    more = f', ... ({len(keys) - limit} more)' if len(keys) > limit else ''
+    return f'{len(keys)}: {shown}{more}'
+
+
+def _shape(value) -> tuple:
+    """The shape of a tensor, or ``value`` itself if it is a shape."""
+    if isinstance(value, tuple):
+        return tuple(value)
+    return tuple(getattr(value, 'shape', ()))
+
+
+def check_state_dict(expected: dict, loaded: dict, *, source: str, target: str,
+                     fix: str) -> None:
+    """Refuse ``loaded`` unless it has exactly the keys and shapes of
+    ``expected`` (a model's ``state_dict()``).
+
+    Args:
+        expected (dict): what the model holds (tensors or anything with a
+            ``shape``).
+        loaded (dict): what the checkpoint holds, already unprefixed.
+        source (str): names the checkpoint, e.g. ``"model.teacher_ckpt=..."``.
+        target (str): names the model, e.g. ``'teacher'``.
+        fix (str): what the user should do, a sentence.
+
+    Raises:
+        CheckpointError: the count and names of the keys missing in the
+            checkpoint, not in the model, and of different shapes.
+    """
+    missing = [k for k in expected if k not in loaded]
+    unexpected = [k for k in loaded if k not in expected]
+    wrong_shape = [
+        f'{k} {_shape(loaded[k])} vs {_shape(v)}' for k, v in expected.items()
+        if k in loaded and _shape(loaded[k]) != _shape(v)
+    ]
+    problems = []
+    if missing:
+        problems.append(f'missing in the checkpoint {describe_keys(missing)}')
+    if unexpected:
+        problems.append(f'not in the {target} {describe_keys(unexpected)}')
+    if wrong_shape:
+        problems.append(f'shape mismatches {describe_keys(wrong_shape)}')
+    if problems:
+        raise CheckpointError(
+            f'{source} does not match the {target} config: ' +
+            '; '.join(problems) + f'. {fix}')
+
+
+def read_checkpoint(path: str, what: str = 'checkpoint') -> dict:
+    """Load a local checkpoint on CPU for checking (memory-mapped, so a
+    large file costs little), naming the file in every error.
+
+    Args:
+        path (str): the file.
+        what (str): how the message names it, e.g. ``'--resume'``.
+
+    Raises:
+        MissingFileError: no such file.
+        CheckpointError: a directory, or not a (complete) checkpoint.
+    """
+    if osp.isdir(path):
+        raise CheckpointError(f'{what} {path!r} is a directory; give a '
+                              'checkpoint file (.pth) in it')
+    if not osp.isfile(path):
+        raise MissingFileError(f'{what} {path!r}: no such file; check the '
+                               'path')
+    try:
+        try:
+            checkpoint = torch.load(path, map_location='cpu', mmap=True)
+        except RuntimeError as exc:
+            if 'mmap' not in str(exc):  # the legacy (not zip) format
+                raise
+            checkpoint = torch.load(path, map_location='cpu')
+    except Exception as exc:  # noqa: BLE001 - re-raised with the path
+        reason = ' '.join(f'{type(exc).__name__}: {exc}'.split())
+        raise CheckpointError(f'{what} {path!r} cannot be read as a '
+                              f'checkpoint ({reason}); is the file '
+                              'complete?') from exc
+    if not isinstance(checkpoint, dict):
+        raise CheckpointError(f'{what} {path!r} holds a '
+                              f'{type(checkpoint).__name__}, not a '
+                              'checkpoint dict; give a .pth written by '
+                              'tools/train.py')
+    return checkpoint
+
+
+def checkpoint_state_dict(checkpoint: dict) -> dict:
+    """The tensors of a checkpoint, without DDP's ``module.`` prefix."""
+    state_dict = checkpoint.get('state_dict', checkpoint)
+    return {
+        k[len('module.'):] if k.startswith('module.') else k: v
+        for k, v in state_dict.items()
+    }
+
+
+def step_checkpoints(work_dir: str) -> Dict[str, tuple]:
+    """``{path: (kind, step)}`` of the ``epoch_N.pth`` / ``iter_N.pth``
+    files in ``work_dir``."""
+    steps = {}
+    for path in glob.glob(osp.join(glob.escape(work_dir), '*.pth')):
+        match = re.fullmatch(r'(epoch|iter)_(\d+)\.pth', osp.basename(path))
+        if match:
+            steps[path] = (match.group(1), int(match.group(2)))
+    return steps
+
+
+def previous_complete(path: str) -> Optional[str]:
+    """The newest ``epoch_N.pth`` / ``iter_N.pth`` next to ``path`` and
+    older than it that loads (None if there is none)."""
+    steps = step_checkpoints(osp.dirname(path) or '.')
+    kind, step = steps.get(path, (None, None))
+    older = [
+        p for p, (k, s) in steps.items()
+        if p != path and (kind is None or (k == kind and s < step))
+    ]
+    for candidate in sorted(older, key=lambda p: steps[p][1], reverse=True):
+        try:
+            read_checkpoint(candidate)
+        except CheckpointError:
+            continue
+        return candidate
+    return None
+
+
 def latest_checkpoint(work_dir: str) -> Optional[str]:
     """The checkpoint that ``--resume`` (without a path) continues from.
 
@@ -107,11 +241,10 @@ def latest_checkpoint(work_dir: str) -> Optional[str]:
             named = f.read().strip()
     if named and (osp.isfile(named) or '://' in named):
         return named
-    steps = {}
-    for path in glob.glob(osp.join(work_dir, '*.pth')):
-        match = re.fullmatch(r'(epoch|iter)_(\d+)\.pth', osp.basename(path))
-        if match:
-            steps[path] = (osp.getmtime(path), int(match.group(2)))
+    steps = {
+        path: (osp.getmtime(path), step)
+        for path, (_, step) in step_checkpoints(work_dir).items()
+    }
     if not steps:
         return None
     newest = max(steps, key=steps.get)
@@ -122,3 +255,77 @@ def latest_checkpoint(work_dir: str) -> Optional[str]:
         logger='current',
         level=logging.WARNING)
     return newest
+
+
+def check_work_dir(work_dir: str, resume_meta: Optional[dict]) -> None:
+    """Refuse a run that would overwrite an earlier run's checkpoints.
+
+    Args:
+        work_dir (str): where the run writes its checkpoints.
+        resume_meta (dict, optional): ``meta`` of the checkpoint the run
+            resumes from (its ``epoch`` and ``iter``); None for a new run.
+
+    Raises:
+        ConfigError: ``work_dir`` is a file, or holds checkpoints that a new
+            run (or a resume from an older checkpoint) would overwrite.
+    """
+    if osp.exists(work_dir) and not osp.isdir(work_dir):
+        raise ConfigError(f'work_dir {work_dir!r} is a file; give a '
+                          'directory with --work-dir DIR (it is created if '
+                          'it does not exist)')
+    steps = step_checkpoints(work_dir)
+    if resume_meta is None:
+        held = sorted(osp.basename(p) for p in steps)
+        if osp.isfile(osp.join(work_dir, 'last_checkpoint')):
+            held.append('last_checkpoint')
+        if held:
+            raise ConfigError(
+                f'work_dir {work_dir!r} holds the checkpoints of an earlier '
+                f'run ({describe_keys(held, 4)}); continue that run with '
+                '--resume, or start a new one in another directory with '
+                '--work-dir DIR (nothing was overwritten)')
+        return
+    newer = sorted(
+        osp.basename(p) for p, (kind, step) in steps.items()
+        if step > int(resume_meta.get(kind, 0) or 0))
+    if newer:
+        raise ConfigError(
+            f'resuming from epoch {resume_meta.get("epoch")} / iteration '
+            f'{resume_meta.get("iter")} would overwrite the newer '
+            f'checkpoints {describe_keys(newer, 4)} in {work_dir!r}; resume '
+            'from the latest one with --resume (no path), or resume into '
+            'another directory with --work-dir DIR')
+
+
+_TRAINING_KEYS = ('meta', 'optimizer', 'message_hub')
+
+
+def read_resume_checkpoint(path: str) -> dict:
+    """Read the checkpoint ``--resume`` continues from and check that it is
+    a complete training checkpoint.
+
+    Raises:
+        CheckpointError: it cannot be read (naming the previous complete
+            checkpoint next to it, if any), or it is not a training
+            checkpoint (no optimizer state, message hub or epoch / iter).
+    """
+    try:
+        checkpoint = read_checkpoint(path, '--resume')
+    except CheckpointError as exc:
+        previous = previous_complete(path)
+        offer = (f' The previous complete checkpoint is {previous!r}: '
+                 f'resume from it with --resume {previous}'
+                 if previous else ' No earlier complete checkpoint is next '
+                 'to it; start a new run with --work-dir DIR')
+        raise CheckpointError(f'{exc}.{offer}') from None
+    meta = checkpoint.get('meta')
+    missing = [k for k in _TRAINING_KEYS if k not in checkpoint]
+    if not missing and not ('epoch' in meta and 'iter' in meta):
+        missing = ['meta.epoch / meta.iter']
+    if missing:
+        raise CheckpointError(
+            f'--resume {path!r} is not a training checkpoint (it has no '
+            f'{", ".join(missing)}: an exported student, a teacher or a '
+            'converted model?); to train from its weights without resuming, '
+            f'drop --resume and pass --cfg-options load_from={path}')
+    return checkpoint

@@ -14,6 +14,7 @@ from mmengine.config import Config, ConfigDict
 from mmengine.runner.checkpoint import _load_checkpoint
 from torch import nn
 
+from mmkd.engine.checkpoint import check_state_dict
 from mmkd.models.distillers.export import (is_distiller_state,
                                            strip_ddp_prefix,
                                            student_state_dict)
@@ -45,12 +46,6 @@ def _teacher_state_dict(state_dict: dict) -> dict:
     return state_dict
 
 
-def _describe(keys: list, limit: int = 8) -> str:
-    shown = ', '.join(sorted(keys)[:limit])
-    more = f', ... ({len(keys) - limit} more)' if len(keys) > limit else ''
-    return f'{len(keys)}: {shown}{more}'
-
-
 def load_teacher_checkpoint(teacher: nn.Module, path: str) -> None:
     """Load ``path`` into ``teacher`` on CPU, refusing key mismatches.
 
@@ -73,26 +68,12 @@ def load_teacher_checkpoint(teacher: nn.Module, path: str) -> None:
             f'({type(exc).__name__}: {exc}); is the file complete?') from exc
     state_dict = checkpoint.get('state_dict', checkpoint)
     state_dict = _teacher_state_dict(state_dict)
-    own = teacher.state_dict()
-    missing = [k for k in own if k not in state_dict]
-    unexpected = [k for k in state_dict if k not in own]
-    wrong_shape = [
-        f'{k} {tuple(state_dict[k].shape)} vs {tuple(v.shape)}'
-        for k, v in own.items()
-        if k in state_dict and tuple(state_dict[k].shape) != tuple(v.shape)
-    ]
-    problems = []
-    if missing:
-        problems.append(f'missing in the checkpoint {_describe(missing)}')
-    if unexpected:
-        problems.append(f'not in the teacher {_describe(unexpected)}')
-    if wrong_shape:
-        problems.append(f'shape mismatches {_describe(wrong_shape)}')
-    if problems:
-        raise CheckpointError(
-            f'model.teacher_ckpt={path!r} does not match the teacher '
-            f'config: ' + '; '.join(problems) + '. Check that teacher and '
-            'teacher_ckpt describe the same detector.')
+    check_state_dict(
+        teacher.state_dict(),
+        state_dict,
+        source=f'model.teacher_ckpt={path!r}',
+        target='teacher',
+        fix='Check that teacher and teacher_ckpt describe the same detector.')
     teacher.load_state_dict(state_dict, strict=True)
 
 
