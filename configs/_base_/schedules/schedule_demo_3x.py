@@ -1,0 +1,17 @@
+# The demo teacher's schedule: three times the student's (schedule_demo.py),
+# 12 epochs of SGD at lr 0.02 for a batch of 8 with tenfold decays after
+# epochs 9 and 11, so that the teacher's validation mAP has levelled off
+# before it teaches (the paper's teachers are converged detectors).
+_base_ = './schedule_demo.py'
+max_epochs = 12
+train_cfg = dict(max_epochs=max_epochs)
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=50),
+    dict(
+        type='MultiStepLR',
+        begin=0,
+        end=max_epochs,
+        by_epoch=True,
+        milestones=[9, 11],
+        gamma=0.1)
+]
