@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from mmkd.registry import MODELS
-from .utils import check_reduction, reduce_values
+from .utils import check_min, check_reduction, fp32, no_autocast, reduce_values
 
 NORMALIZE = ('teacher', 'none')
 # A floor for the teacher's energy: an all-zero (or fully masked) teacher
@@ -96,7 +96,7 @@ class HintAdaptLoss(nn.Module):
         p (int): 2 for the squared L2 distance (the paper), 1 for L1.
             Defaults to 2.
         loss_weight (float): Scale of the loss, the paper's
-            ``gamma = 0.5``. Defaults to 0.5.
+            ``gamma = 0.5``; >= 0. Defaults to 0.5.
         reduction (str): ``'none'`` (the elementwise map), ``'mean'`` or
             ``'sum'``. With ``normalize='teacher'`` the normalised errors
             already sum to the relative error, and ``'mean'`` is their sum
@@ -119,7 +119,12 @@ class HintAdaptLoss(nn.Module):
             raise ValueError(f'HintAdaptLoss: normalize must be one of '
                              f'{NORMALIZE}, got {normalize!r}')
         self.p = p
-        self.loss_weight = loss_weight
+        self.loss_weight = check_min(
+            'HintAdaptLoss',
+            'loss_weight',
+            loss_weight,
+            0,
+            meaning="the paper's gamma = 0.5")
         self.reduction = check_reduction(reduction)
         self.normalize = normalize
 
@@ -146,20 +151,24 @@ class HintAdaptLoss(nn.Module):
             Tensor: A scalar, or ``(N, C, H, W)`` for ``'none'``.
         """
         reduction = check_reduction(reduction_override or self.reduction)
-        values = hint_adapt_loss(student_feat, teacher_feat, p=self.p)
-        if weight is not None:
-            weight = _expand_weight(weight, values)
-        if self.normalize == 'teacher' and values.numel():
-            values = values / _teacher_energy(teacher_feat, weight, self.p)
-            if reduction == 'mean' and avg_factor is None:
-                avg_factor = 1.0  # the normalised errors' sum
-        return reduce_values(
-            values,
-            student_feat,
-            weight=weight,
-            reduction=reduction,
-            avg_factor=avg_factor,
-            loss_weight=self.loss_weight)
+        # float32 even under autocast: features of ~10 in magnitude lose
+        # their small differences in bfloat16.
+        student_feat, teacher_feat = fp32(student_feat, teacher_feat)
+        with no_autocast(student_feat):
+            values = hint_adapt_loss(student_feat, teacher_feat, p=self.p)
+            if weight is not None:
+                weight = _expand_weight(weight.to(values.dtype), values)
+            if self.normalize == 'teacher' and values.numel():
+                values = values / _teacher_energy(teacher_feat, weight, self.p)
+                if reduction == 'mean' and avg_factor is None:
+                    avg_factor = 1.0  # the normalised errors' sum
+            return reduce_values(
+                values,
+                student_feat,
+                weight=weight,
+                reduction=reduction,
+                avg_factor=avg_factor,
+                loss_weight=self.loss_weight)
 
 
 def _teacher_energy(teacher_feat: Tensor, weight: Optional[Tensor],

@@ -16,7 +16,7 @@ from typing import Optional, Union
 from torch import Tensor, nn
 
 from mmkd.registry import MODELS
-from .utils import check_reduction, reduce_values
+from .utils import check_min, check_reduction, fp32, no_autocast, reduce_values
 
 
 def _check_shapes(*tensors: Tensor) -> None:
@@ -109,11 +109,13 @@ class TeacherBoundedRegLoss(nn.Module):
     decided per sample.
 
     Args:
-        margin (float): The margin ``m`` (not pinned by the paper).
+        margin (float): The margin ``m`` (not pinned by the paper), >= 0.
             Defaults to 0.0.
         loss_weight (float): Scale of the loss, the paper's
-            ``nu = 0.5``. Defaults to 0.5.
+            ``nu = 0.5``; >= 0. Defaults to 0.5.
         reduction (str): ``'none'``, ``'mean'`` or ``'sum'``.
+
+    Computed in float32 (or float64) whatever the inputs' precision.
     """
 
     def __init__(self,
@@ -121,8 +123,17 @@ class TeacherBoundedRegLoss(nn.Module):
                  loss_weight: float = 0.5,
                  reduction: str = 'mean') -> None:
         super().__init__()
-        self.margin = margin
-        self.loss_weight = loss_weight
+        # m >= 0: the student is left alone only where it beats the teacher
+        # by more than m; m < 0 would also spare it where it is worse than
+        # the teacher, which is no longer a bound by the teacher.
+        self.margin = check_min(
+            'TeacherBoundedRegLoss',
+            'margin',
+            margin,
+            0,
+            meaning='the margin m of e_s + m > e_t')
+        self.loss_weight = check_min('TeacherBoundedRegLoss', 'loss_weight',
+                                     loss_weight, 0)
         self.reduction = check_reduction(reduction)
 
     def forward(self,
@@ -149,18 +160,21 @@ class TeacherBoundedRegLoss(nn.Module):
             Tensor: A scalar, or ``(num_samples,)`` for ``'none'``.
         """
         reduction = check_reduction(reduction_override or self.reduction)
-        values = teacher_bounded_reg_loss(
-            student_reg,
-            teacher_reg,
-            target,
-            weight=weight,
-            margin=self.margin)
-        return reduce_values(
-            values,
-            student_reg,
-            reduction=reduction,
-            avg_factor=avg_factor,
-            loss_weight=self.loss_weight)
+        student_reg, teacher_reg, target = fp32(student_reg, teacher_reg,
+                                                target)
+        with no_autocast(student_reg):
+            values = teacher_bounded_reg_loss(
+                student_reg,
+                teacher_reg,
+                target,
+                weight=weight,
+                margin=self.margin)
+            return reduce_values(
+                values,
+                student_reg,
+                reduction=reduction,
+                avg_factor=avg_factor,
+                loss_weight=self.loss_weight)
 
 
 @MODELS.register_module()
@@ -172,7 +186,7 @@ class L2RegDistillLoss(nn.Module):
     ``target`` is accepted and ignored.
 
     Args:
-        loss_weight (float): Scale of the loss. Defaults to 0.5.
+        loss_weight (float): Scale of the loss, >= 0. Defaults to 0.5.
         reduction (str): ``'none'``, ``'mean'`` or ``'sum'``.
     """
 
@@ -180,7 +194,8 @@ class L2RegDistillLoss(nn.Module):
                  loss_weight: float = 0.5,
                  reduction: str = 'mean') -> None:
         super().__init__()
-        self.loss_weight = loss_weight
+        self.loss_weight = check_min('L2RegDistillLoss', 'loss_weight',
+                                     loss_weight, 0)
         self.reduction = check_reduction(reduction)
 
     def forward(self,
@@ -207,10 +222,13 @@ class L2RegDistillLoss(nn.Module):
             Tensor: A scalar, or ``(num_samples,)`` for ``'none'``.
         """
         reduction = check_reduction(reduction_override or self.reduction)
-        values = l2_reg_distill_loss(student_reg, teacher_reg, weight=weight)
-        return reduce_values(
-            values,
-            student_reg,
-            reduction=reduction,
-            avg_factor=avg_factor,
-            loss_weight=self.loss_weight)
+        student_reg, teacher_reg = fp32(student_reg, teacher_reg)
+        with no_autocast(student_reg):
+            values = l2_reg_distill_loss(
+                student_reg, teacher_reg, weight=weight)
+            return reduce_values(
+                values,
+                student_reg,
+                reduction=reduction,
+                avg_factor=avg_factor,
+                loss_weight=self.loss_weight)

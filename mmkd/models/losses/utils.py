@@ -4,14 +4,60 @@ They wrap MMDetection's ``weight_reduce_loss`` so every mmkd loss reduces
 exactly like an MMDetection loss, plus two things MMDetection leaves to each
 loss: a clear error for an unknown reduction, and a finite zero that keeps
 the graph connected when the batch is empty (``'mean'`` over zero values
-would be ``nan``).
+would be ``nan``). It also holds the range checks of the values the paper's
+equations constrain, and the float32 guard every distillation term runs
+under (mixed precision must not reach the loss math).
 """
-from typing import Optional, Union
+import contextlib
+import math
+from typing import Iterator, Optional, Tuple, Union
 
+import torch
 from mmdet.models.losses.utils import weight_reduce_loss
 from torch import Tensor
 
+from mmkd.utils.errors import ConfigError
+
 REDUCTIONS = ('none', 'mean', 'sum')
+_REDUCED = (torch.float16, torch.bfloat16)
+
+
+def check_min(owner: str,
+              name: str,
+              value,
+              low: float,
+              *,
+              strict: bool = False,
+              meaning: str = '') -> float:
+    """Return ``value`` if it is a finite number ``>= low`` (``> low`` with
+    ``strict``).
+
+    Raises:
+        ConfigError: (a ``ValueError``) naming the value and the range, e.g.
+            ``WeightedKDLoss: T=0.0 must be > 0 (the softmax temperature)``.
+    """
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    ok = number and math.isfinite(value) and (value > low
+                                              if strict else value >= low)
+    if not ok:
+        why = f' ({meaning})' if meaning else ''
+        raise ConfigError(f"{owner}: {name}={value!r} must be a number "
+                          f"{'>' if strict else '>='} {low:g}{why}")
+    return value
+
+
+def fp32(*tensors: Tensor) -> Tuple[Tensor, ...]:
+    """The tensors with float16 / bfloat16 cast up to float32 (float64 is
+    kept); the casts are differentiable."""
+    return tuple(t.float() if t.dtype in _REDUCED else t for t in tensors)
+
+
+@contextlib.contextmanager
+def no_autocast(tensor: Tensor) -> Iterator[None]:
+    """Switch off an enclosing ``torch.autocast`` on ``tensor``'s device, so
+    the loss math runs in the precision of its (float32) inputs."""
+    with torch.autocast(device_type=tensor.device.type, enabled=False):
+        yield
 
 
 def check_reduction(reduction: str) -> str:

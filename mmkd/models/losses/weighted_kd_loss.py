@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from mmkd.registry import MODELS
-from .utils import check_reduction, reduce_values
+from .utils import check_min, check_reduction, fp32, no_autocast, reduce_values
 
 
 def weighted_softmax_kd_loss(student_logits: Tensor,
@@ -120,8 +120,12 @@ class WeightedKDLoss(nn.Module):
         T (float): Temperature, > 0. Defaults to 1.0, the paper's value.
         use_sigmoid (bool): Read the logits as one sigmoid score per sample
             instead of a softmax over ``num_classes + 1`` columns.
-        loss_weight (float): Scale of the loss. Defaults to 1.0.
+        loss_weight (float): Scale of the loss, >= 0. Defaults to 1.0.
         reduction (str): ``'none'``, ``'mean'`` or ``'sum'``.
+
+    The class weights and ``loss_weight`` must be >= 0 (a negative weight
+    would push the student away from the teacher); the loss is computed in
+    float32 (or float64) whatever the precision of the logits.
     """
 
     def __init__(self,
@@ -132,13 +136,19 @@ class WeightedKDLoss(nn.Module):
                  loss_weight: float = 1.0,
                  reduction: str = 'mean') -> None:
         super().__init__()
-        if not T > 0:
-            raise ValueError(f'WeightedKDLoss: T must be > 0, got {T!r}')
-        self.fg_weight = fg_weight
-        self.bg_weight = bg_weight
-        self.T = T
+        name = 'WeightedKDLoss'
+        self.T = check_min(
+            name, 'T', T, 0, strict=True, meaning='the softmax temperature')
+        self.fg_weight = check_min(
+            name, 'fg_weight', fg_weight, 0, meaning='weight of the objects')
+        self.bg_weight = check_min(
+            name,
+            'bg_weight',
+            bg_weight,
+            0,
+            meaning='weight of the background; the paper uses 1.5')
         self.use_sigmoid = use_sigmoid
-        self.loss_weight = loss_weight
+        self.loss_weight = check_min(name, 'loss_weight', loss_weight, 0)
         self.reduction = check_reduction(reduction)
 
     def forward(self,
@@ -166,17 +176,19 @@ class WeightedKDLoss(nn.Module):
         kd_func = (
             weighted_sigmoid_kd_loss
             if self.use_sigmoid else weighted_softmax_kd_loss)
-        values = kd_func(
-            student_logits,
-            teacher_logits,
-            fg_weight=self.fg_weight,
-            bg_weight=self.bg_weight,
-            T=self.T)
-        _check_weight(weight, values)
-        return reduce_values(
-            values,
-            student_logits,
-            weight=weight,
-            reduction=reduction,
-            avg_factor=avg_factor,
-            loss_weight=self.loss_weight)
+        student_logits, teacher_logits = fp32(student_logits, teacher_logits)
+        with no_autocast(student_logits):
+            values = kd_func(
+                student_logits,
+                teacher_logits,
+                fg_weight=self.fg_weight,
+                bg_weight=self.bg_weight,
+                T=self.T)
+            _check_weight(weight, values)
+            return reduce_values(
+                values,
+                student_logits,
+                weight=weight,
+                reduction=reduction,
+                avg_factor=avg_factor,
+                loss_weight=self.loss_weight)

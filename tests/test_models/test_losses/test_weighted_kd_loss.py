@@ -236,7 +236,7 @@ def test_errors():
     student, teacher = softmax_batch()
     with pytest.raises(ValueError, match='bar'):
         WeightedKDLoss()(student, teacher, reduction_override='bar')
-    with pytest.raises(ValueError, match='T must be > 0'):
+    with pytest.raises(ValueError, match='T=0.0 must be a number > 0'):
         WeightedKDLoss(T=0.)
     with pytest.raises(ValueError, match=r'\(2, 2\) and \(2, 3\)'):
         WeightedKDLoss()(student, torch.zeros(2, 3))
