@@ -120,8 +120,12 @@ class TwoStageDistiller(BaseModel):
         with _default_scope():
             self._build(student, data_preprocessor, distill_losses, adapters)
             if not eval_only:
-                self._build_teacher(teacher, teacher_ckpt, teacher_input_scale,
-                                    teacher_autocast)
+                # On a forked random stream, like the adapters: with a given
+                # seed the student starts from the weights it gets when it
+                # is trained alone, in every ablation row.
+                with torch.random.fork_rng(devices=[]):
+                    self._build_teacher(teacher, teacher_ckpt,
+                                        teacher_input_scale, teacher_autocast)
 
     def _build(self, student, data_preprocessor, distill_losses, adapters):
         self.student = MODELS.build(student)
@@ -135,7 +139,8 @@ class TwoStageDistiller(BaseModel):
         # checkpoints, and an error for DDP's default wrapping).
         self.adapters = None
         if self._uses('hint'):
-            self.adapters = build_adapters(adapters, len(self.hint_levels))
+            with torch.random.fork_rng(devices=[]):  # see __init__
+                self.adapters = build_adapters(adapters, len(self.hint_levels))
         elif adapters:
             print_log(
                 'TwoStageDistiller: distill_losses.hint is off, so '
