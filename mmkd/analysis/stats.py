@@ -1,11 +1,13 @@
 """Small-sample statistics for comparing training runs over seeds.
 
-Two settings trained with ``n`` seeds each are compared by the difference of
-their means with a 95% Welch confidence interval (unequal variances; the
-runs of two settings share no randomness, since a distiller draws its build
-time random numbers in another order than a plain detector). ``z`` is the
-difference in units of its standard error: the interval excludes 0 exactly
-when ``|z|`` exceeds the Student-t quantile of the Welch degrees of freedom.
+Two settings trained with the same seeds are compared by the difference of
+their means with a 95% confidence interval. Paired (the default of the
+reproduction): with a given seed every setting starts from the same student
+weights and sees the data in the same order, so the per-seed differences are
+what varies (Student t, ``n - 1`` degrees of freedom). Unpaired: Welch's
+interval (unequal variances). ``z`` is the difference in units of its
+standard error: the interval excludes 0 exactly when ``|z|`` exceeds the
+t quantile.
 """
 import math
 import statistics
@@ -31,8 +33,15 @@ def mean_std(values: Sequence[float]) -> tuple:
     return statistics.mean(values), std
 
 
-def compare(a: Sequence[float], b: Sequence[float]) -> Dict[str, float]:
-    """``mean(a) - mean(b)`` with its 95% Welch interval and ``z``.
+def compare(a: Sequence[float],
+            b: Sequence[float],
+            paired: bool = False) -> Dict[str, float]:
+    """``mean(a) - mean(b)`` with its 95% interval and ``z``.
+
+    Args:
+        a, b: the scores of the two settings (per seed, in the same seed
+            order when ``paired``).
+        paired (bool): compare seed by seed (``a[i]`` with ``b[i]``).
 
     Returns:
         dict: ``diff``, ``low``, ``high`` (the interval), ``se`` (standard
@@ -40,6 +49,11 @@ def compare(a: Sequence[float], b: Sequence[float]) -> Dict[str, float]:
         spreads are 0) and ``df``. With fewer than two values on a side the
         interval is unbounded.
     """
+    if paired:
+        if len(a) != len(b):
+            raise ValueError(f'paired comparison of {len(a)} and {len(b)} '
+                             'scores; give one score per seed on each side')
+        return _one_sample([x - y for x, y in zip(a, b)])
     (mean_a, std_a), (mean_b, std_b) = mean_std(a), mean_std(b)
     diff = mean_a - mean_b
     if len(a) < 2 or len(b) < 2:
@@ -71,3 +85,34 @@ def compare(a: Sequence[float], b: Sequence[float]) -> Dict[str, float]:
         se=se,
         z=diff / se,
         df=df)
+
+
+def _one_sample(diffs: Sequence[float]) -> Dict[str, float]:
+    """Mean of ``diffs`` with its 95% Student-t interval."""
+    diff, std = mean_std(diffs)
+    n = len(diffs)
+    if n < 2:
+        return dict(
+            diff=diff,
+            low=-math.inf,
+            high=math.inf,
+            se=math.inf,
+            z=0.0,
+            df=0.0)
+    se = std / math.sqrt(n)
+    if se < 1e-12 * max(1.0, abs(diff)):  # equal differences (rounding)
+        return dict(
+            diff=diff,
+            low=diff,
+            high=diff,
+            se=0.0,
+            z=math.copysign(math.inf, diff) if diff else 0.0,
+            df=float(n - 1))
+    half = t975(n - 1) * se
+    return dict(
+        diff=diff,
+        low=diff - half,
+        high=diff + half,
+        se=se,
+        z=diff / se,
+        df=float(n - 1))

@@ -33,3 +33,18 @@ def test_degenerate_cases():
     assert t975(100) == 1.96 and t975(1) == 12.706
     with pytest.raises(ValueError, match='df=0.5'):
         t975(0.5)
+
+
+def test_paired_interval_by_hand():
+    # per-seed differences 1, 2, 3: mean 2, sd 1, se 1 / sqrt(3) = 0.5774,
+    # t975(2) = 4.303 -> [2 - 2.484, 2 + 2.484]; z = 3.46
+    out = compare([2.0, 4.0, 6.0], [1.0, 2.0, 3.0], paired=True)
+    assert out['diff'] == pytest.approx(2.0)
+    assert out['se'] == pytest.approx(1 / math.sqrt(3))
+    assert out['low'] == pytest.approx(2.0 - 4.303 / math.sqrt(3))
+    assert out['z'] == pytest.approx(2.0 * math.sqrt(3))
+    assert out['df'] == 2.0
+    # unpaired, the same numbers are far from significant
+    assert compare([2.0, 4.0, 6.0], [1.0, 2.0, 3.0])['low'] < 0
+    with pytest.raises(ValueError, match='one score per seed'):
+        compare([1.0, 2.0], [1.0], paired=True)

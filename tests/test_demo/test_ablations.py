@@ -101,11 +101,11 @@ def test_table_mean_std_gap_closed_and_verdicts(tmp_path):
         },
         'kd': {
             'val': [0.2, 0.2, 0.2],
-            'test': [0.12, 0.13, 0.14]
+            'test': [0.12, 0.14, 0.13]
         },
         'kd_plain': {
             'val': [0.2, 0.2, 0.2],
-            'test': [0.12, 0.14, 0.13]
+            'test': [0.12, 0.13, 0.14]
         },
     }
     text = tool.write_table(
@@ -117,17 +117,19 @@ def test_table_mean_std_gap_closed_and_verdicts(tmp_path):
         for line in text.splitlines() if line.startswith('| ')
     }
     # kd: mean 0.130, sample std 0.010; (0.13 - 0.10) / (0.20 - 0.10) = 30%
-    # vs student: +0.030, se = sqrt(0.01^2/3 + 0.01^2/3) = 0.008165,
-    # z = 3.67, Welch df = 4, t = 2.776: [+0.007, +0.053]
+    # vs student, paired by seed: differences 0.03, 0.04, 0.02, mean 0.030,
+    # sd 0.010, se 0.00577, z = 5.2, t975(2) = 4.303: [+0.005, +0.055]
     assert rows['KD only (weighted cross-entropy)'].startswith(
         '| KD only (weighted cross-entropy) | 0.200 +- 0.000 | '
         '0.130 +- 0.010 | 30% | student alone | '
-        '+0.030 [+0.007, +0.053], z = +3.7 | as in the paper '
-        '(better; +3.7 sigma) |')
-    # control vs student: 0 difference, inside the interval: as expected
+        '+0.030 [+0.005, +0.055], z = +5.2 | as in the paper '
+        '(better; +5.2 sigma) |')
+    # control vs student: differences 0.01, 0.01, -0.02, mean 0, inside the
+    # interval: as expected
     assert 'as in the paper (the same; +0.0 sigma)' in rows[
         'distiller, every term off (control)']
-    # plain CE equal to weighted: the paper's "worse" is not shown
+    # plain CE vs weighted: differences 0, -0.01, +0.01, mean 0: the
+    # paper's "worse" is not shown
     assert '| not (worse; +0.0 sigma) |' in rows[
         'KD only, plain cross-entropy (w_bg = 1)']
     assert rows['teacher (seed 0)'].startswith(
