@@ -10,8 +10,7 @@ import warnings
 from typing import Union
 
 import torch
-from mmengine.config import Config, ConfigDict
-from mmengine.runner.checkpoint import _load_checkpoint
+from mmengine.config import ConfigDict
 from torch import nn
 
 from mmkd.engine.checkpoint import check_state_dict
@@ -19,17 +18,16 @@ from mmkd.models.distillers.export import (is_distiller_state,
                                            strip_ddp_prefix,
                                            student_state_dict)
 from mmkd.registry import MODELS
-from mmkd.utils.errors import CheckpointError, ConfigError, MissingFileError
+from mmkd.utils.config_paths import is_url, load_config_file, read_checkpoint
+from mmkd.utils.errors import ConfigError, MissingFileError
 
 
 def teacher_config(teacher: Union[str, dict]) -> ConfigDict:
-    """The teacher's model config, from a dict or a config file path."""
+    """The teacher's model config: a dict, a config file path or a
+    ``scope::path`` config name (``mmdet::faster_rcnn/...``, resolved as
+    MMEngine resolves ``_base_``)."""
     if isinstance(teacher, str):
-        if not osp.isfile(teacher):
-            raise MissingFileError(
-                f'model.teacher={teacher!r}: no such config file; give a '
-                'path to the teacher config or a detector dict')
-        return Config.fromfile(teacher).model
+        return load_config_file(teacher, key='model.teacher').model
     if not isinstance(teacher, dict) or 'type' not in teacher:
         raise TypeError(
             f'model.teacher must be a detector dict with a `type` or a path '
@@ -55,17 +53,14 @@ def load_teacher_checkpoint(teacher: nn.Module, path: str) -> None:
             keys or shapes do not match the teacher; the message says how
             many and which.
     """
-    if not osp.isfile(path):
+    if not is_url(path) and not osp.isfile(path):
         raise MissingFileError(
             f'model.teacher_ckpt={path!r}: no such file; train the teacher '
             'first (tools/train.py TEACHER_CONFIG) and point teacher_ckpt at '
             'its checkpoint')
-    try:
-        checkpoint = _load_checkpoint(path, map_location='cpu')
-    except Exception as exc:  # noqa: BLE001 - re-raised with the path
-        raise CheckpointError(
-            f'model.teacher_ckpt={path!r} cannot be read as a checkpoint '
-            f'({type(exc).__name__}: {exc}); is the file complete?') from exc
+    # A file or an http(s) URL (e.g. a model-zoo checkpoint, downloaded once
+    # into torch's hub cache by MMEngine's loader).
+    checkpoint = read_checkpoint(path, key='model.teacher_ckpt')
     state_dict = checkpoint.get('state_dict', checkpoint)
     state_dict = _teacher_state_dict(state_dict)
     check_state_dict(
