@@ -1,7 +1,9 @@
 # ILSVRC 2014 DET (200 classes) from the COCO json written by
 # tools/dataset_converters/ilsvrc_det2coco.py; COCO-style bbox AP.
 # Train on train (+ val1) and test on val (or val2): choose the json files.
-dataset_type = 'CocoDataset'
+# Everything else as coco_detection.py (shorter side 600, longer side
+# <= 1000, Ren et al., NIPS 2015).
+_base_ = './coco_detection.py'
 data_root = 'data/ILSVRC/'
 # The 200 DET class names in DET-id order, as in the devkit's meta_det.mat
 # (the converter names categories after it and warns when a meta file
@@ -43,61 +45,18 @@ classes = (
     'waffle iron', 'washer', 'water bottle', 'watercraft', 'whale',
     'wine bottle', 'zebra',
 )
-backend_args = None
-
-train_pipeline = [
-    dict(type='LoadImageFromFile', backend_args=backend_args),
-    dict(type='LoadAnnotations', with_bbox=True),
-    # Shorter side 600, longer side <= 1000 (Ren et al., NIPS 2015).
-    dict(type='Resize', scale=(1000, 600), keep_ratio=True),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='PackDetInputs')
-]
-test_pipeline = [
-    dict(type='LoadImageFromFile', backend_args=backend_args),
-    dict(type='Resize', scale=(1000, 600), keep_ratio=True),
-    dict(type='LoadAnnotations', with_bbox=True),
-    dict(
-        type='PackDetInputs',
-        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
-                   'scale_factor'))
-]
 train_dataloader = dict(
-    batch_size=2,  # per GPU; 8 GPUs x 2 = 16 (MMDetection default)
-    num_workers=2,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
-    batch_sampler=dict(type='AspectRatioBatchSampler'),
     dataset=dict(
-        type=dataset_type,
         data_root=data_root,
         metainfo=dict(classes=classes),
         ann_file='annotations/ilsvrc_det_train.json',
-        data_prefix=dict(img='Data/DET/'),
-        filter_cfg=dict(filter_empty_gt=True, min_size=32),  # MMDetection
-        pipeline=train_pipeline,
-        backend_args=backend_args))
+        data_prefix=dict(img='Data/DET/')))
 val_dataloader = dict(
-    batch_size=1,
-    num_workers=2,
-    persistent_workers=True,
-    drop_last=False,
-    sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
-        type=dataset_type,
         data_root=data_root,
         metainfo=dict(classes=classes),
         ann_file='annotations/ilsvrc_det_val.json',
-        data_prefix=dict(img='Data/DET/'),
-        test_mode=True,
-        pipeline=test_pipeline,
-        backend_args=backend_args))
+        data_prefix=dict(img='Data/DET/')))
 test_dataloader = val_dataloader
-
-val_evaluator = dict(
-    type='CocoMetric',
-    ann_file=data_root + 'annotations/ilsvrc_det_val.json',
-    metric='bbox',
-    format_only=False,
-    backend_args=backend_args)
+val_evaluator = dict(ann_file=data_root + 'annotations/ilsvrc_det_val.json')
 test_evaluator = val_evaluator

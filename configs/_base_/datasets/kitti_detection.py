@@ -1,7 +1,8 @@
 # KITTI 2D object detection (Car / Pedestrian / Cyclist) from the COCO json
 # written by tools/dataset_converters/kitti2coco.py (train / val split of
-# KITTI's training set, since the test labels are not public).
-dataset_type = 'CocoDataset'
+# KITTI's training set, since the test labels are not public). Loaders and
+# batch sizes as coco_detection.py.
+_base_ = './coco_detection.py'
 data_root = 'data/kitti/'
 classes = ('Car', 'Pedestrian', 'Cyclist')  # KITTI's evaluated classes
 backend_args = None
@@ -26,41 +27,26 @@ test_pipeline = [
                    'scale_factor'))
 ]
 train_dataloader = dict(
-    batch_size=2,  # per GPU; 8 GPUs x 2 = 16 (MMDetection default)
-    num_workers=2,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
-    batch_sampler=dict(type='AspectRatioBatchSampler'),
     dataset=dict(
-        type=dataset_type,
         data_root=data_root,
         metainfo=dict(classes=classes),
         ann_file='annotations/kitti_train.json',
         data_prefix=dict(img='training/image_2/'),
-        filter_cfg=dict(filter_empty_gt=True, min_size=32),  # MMDetection
-        pipeline=train_pipeline,
-        backend_args=backend_args))
+        pipeline=train_pipeline))
 val_dataloader = dict(
-    batch_size=1,
-    num_workers=2,
-    persistent_workers=True,
-    drop_last=False,
-    sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
-        type=dataset_type,
         data_root=data_root,
         metainfo=dict(classes=classes),
         ann_file='annotations/kitti_val.json',
         data_prefix=dict(img='training/image_2/'),
-        test_mode=True,
-        pipeline=test_pipeline,
-        backend_args=backend_args))
+        pipeline=test_pipeline))
 test_dataloader = val_dataloader
 
 # KITTI AP at per-class IoU (Car 0.7, Pedestrian / Cyclist 0.5), 40 recall
 # points (KITTI's official metric since 2019), per difficulty level, plus
 # COCO AP.
 val_evaluator = dict(
+    _delete_=True,
     type='KittiMetric',
     ann_file=data_root + 'annotations/kitti_val.json',
     ap_mode='R40',

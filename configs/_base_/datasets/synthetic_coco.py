@@ -1,6 +1,8 @@
 # The generated dataset (tools/dataset_converters/generate_synthetic.py):
 # 128x128 images, six classes in three look-alike pairs, COCO format with
-# train / val (for choices) / test (for reported numbers) splits.
+# train / val (for choices) / test (for reported numbers) splits. Kept free
+# of `_base_` (unlike kitti_detection.py and ilsvrc_det.py): the demo's
+# pure-Python config (configs/kd/py/) reads it with read_base().
 dataset_type = 'CocoDataset'
 data_root = 'data/synthetic/'
 metainfo = dict(
