@@ -91,9 +91,11 @@ def setup_launcher(cfg: Config, launcher: str) -> None:
 def configure_amp(cfg: Config) -> None:
     """Switch the optimizer wrapper to mixed precision.
 
-    On GPU this is MMEngine's ``AmpOptimWrapper`` (fp16 with a dynamic loss
-    scale); on CPU, where that wrapper refuses to run, mmkd's
-    ``AutocastOptimWrapper`` with bf16 autocast.
+    mmkd's ``AutocastOptimWrapper`` everywhere: bf16 autocast on CPU (no
+    loss scale needed) and fp16 with a dynamic loss scale on GPU (as
+    MMEngine's ``AmpOptimWrapper``, whose GPU-only check refuses CPUs). An
+    ``optim_wrapper.dtype`` in the config wins; fp16 is only accepted with
+    dynamic loss scaling.
     """
     optim_wrapper = cfg.optim_wrapper
     if optim_wrapper.get('type',
@@ -104,12 +106,19 @@ def configure_amp(cfg: Config) -> None:
             f'error: --amp cannot change optim_wrapper.type='
             f'{optim_wrapper.type!r}; set a mixed-precision wrapper in the '
             'config instead')
-    if torch.cuda.is_available():
-        optim_wrapper.type = 'AmpOptimWrapper'
-        optim_wrapper.setdefault('loss_scale', 'dynamic')
-    else:
-        optim_wrapper.type = 'AutocastOptimWrapper'
-        optim_wrapper.setdefault('dtype', 'bfloat16')
+    dtype = optim_wrapper.get('dtype') or (
+        'float16' if torch.cuda.is_available() else 'bfloat16')
+    dtype = str(dtype).replace('torch.', '')
+    loss_scale = optim_wrapper.get('loss_scale', 'dynamic')
+    if dtype == 'float16' and not (loss_scale == 'dynamic' or isinstance(
+            loss_scale, dict)):
+        raise SystemExit(
+            f'error: --amp with float16 needs dynamic loss scaling, but '
+            f'optim_wrapper.loss_scale={loss_scale!r}; remove it or set '
+            "loss_scale='dynamic'")
+    optim_wrapper.type = 'AutocastOptimWrapper'
+    optim_wrapper.dtype = dtype
+    optim_wrapper.loss_scale = loss_scale
 
 
 def teardown_launcher() -> None:

@@ -1,3 +1,4 @@
+from .param_scheduler_hook import ParamSchedulerHook  # noqa: F401
 from .rng_state_hook import RNGStateHook
 
 __all__ = ['RNGStateHook']

@@ -68,6 +68,8 @@ def build_distill_losses(cfgs: Optional[dict], *,
             cfg['use_sigmoid'] = rpn_sigmoid
         try:
             losses[name] = MODELS.build(cfg)
+        except ConfigError as exc:  # a value out of its range
+            raise ConfigError(f'distill_losses.{name}: {exc}') from None
         except (KeyError, TypeError) as exc:
             raise ConfigError(
                 f'TwoStageDistiller: cannot build distill_losses.{name}='
@@ -108,10 +110,11 @@ def check_hint_channels(student: nn.Module, teacher: nn.Module,
     """Probe both trunks on a small image; compare adapted channels."""
     was_training = student.training, adapters.training
     student.eval(), adapters.eval()
-    probe = torch.zeros(
-        1, 3, 128, 128, device=next(student.parameters()).device)
-    s_feats = student.extract_feat(probe)
-    t_feats = teacher_input.extract_feat(teacher, probe)
+    device = next(student.parameters()).device
+    side = round(128 * teacher_input.scale)  # the teacher's own image size
+    s_feats = student.extract_feat(torch.zeros(1, 3, 128, 128, device=device))
+    t_feats = teacher_input.run(teacher.extract_feat,
+                                torch.zeros(1, 3, side, side, device=device))
     student.train(was_training[0]), adapters.train(was_training[1])
     for (s_idx, t_idx), adapter in zip(hint_levels, adapters):
         for name, idx, feats in (('student', s_idx, s_feats),
@@ -185,13 +188,17 @@ def rpn_distill_terms(losses: nn.ModuleDict,
                       targets: dict,
                       *,
                       soft_weight: float,
+                      decoder: Optional[nn.Module] = None,
                       diag: Optional[dict] = None) -> dict:
     """RPN KD on the sampled anchors and bounded regression on positives.
 
     Args:
         student, teacher: ``(cls_scores, bbox_preds)``, lists per level of
             ``(N, A * cls_channels, H, W)`` and ``(N, A * 4, H, W)``.
-        targets: the student's anchor targets (``_anchor_targets``).
+        targets: the student's anchor targets (``targets.anchor_targets``).
+        decoder: the student RPN's bbox coder when it regresses decoded
+            boxes (``reg_decoded_bbox``): the targets are then boxes, and
+            both heads' deltas are decoded on the anchors first.
         diag: filled with the ``diag.*`` statistics when given.
     """
     s_shapes = [m.shape for m in student[0] + student[1]]
@@ -228,6 +235,10 @@ def rpn_distill_terms(losses: nn.ModuleDict,
         bbox_targets = _flatten_targets(targets['bbox_targets'], 4)
         bbox_weights = _flatten_targets(targets['bbox_weights'], 4)
         pos = bbox_weights.sum(dim=1) > 0
+        if decoder is not None:
+            anchors = _flatten_targets(targets['anchors'], 4)
+            s_reg = get_box_tensor(decoder.decode(anchors, s_reg))
+            t_reg = get_box_tensor(decoder.decode(anchors, t_reg))
         out['distill.loss_rpn_reg'] = losses['rpn_reg'](
             s_reg[pos],
             t_reg[pos],

@@ -5,9 +5,11 @@ from a path to a config file, with its checkpoint loaded on CPU. These
 helpers also hold the build-time checks that tell the user, before any
 training, that the teacher and the student cannot be paired.
 """
+import hashlib
+import logging
 import os.path as osp
 import warnings
-from typing import Union
+from typing import Optional, Union
 
 import torch
 from mmengine.config import ConfigDict
@@ -86,10 +88,10 @@ def build_teacher(teacher: Union[str, dict], ckpt: str) -> nn.Module:
     return model.eval()
 
 
-def check_pairing(student: nn.Module, teacher: nn.Module, *, rpn_kd: bool,
+def check_pairing(student: nn.Module, teacher: nn.Module, *, terms: set,
                   input_scale: float) -> None:
-    """Checks that need both detectors built; raise ``ConfigError`` (a
-    ``ValueError``)."""
+    """Checks that need both detectors built, for the enabled ``terms``;
+    raise ``ConfigError`` (a ``ValueError``) naming both values."""
     for name, det in (('student', student), ('teacher', teacher)):
         if not (getattr(det, 'with_rpn', False)
                 and getattr(det, 'with_roi_head', False)):
@@ -97,15 +99,84 @@ def check_pairing(student: nn.Module, teacher: nn.Module, *, rpn_kd: bool,
                 f'TwoStageDistiller: the {name} ({type(det).__name__}) needs '
                 'an RPN and a RoI head (a two-stage detector such as '
                 'FasterRCNN)')
-    s_classes = student.roi_head.bbox_head.num_classes
-    t_classes = teacher.roi_head.bbox_head.num_classes
-    if s_classes != t_classes:
-        raise ConfigError(
-            f'TwoStageDistiller: student num_classes={s_classes} but teacher '
-            f'num_classes={t_classes}; both roi_head.bbox_head.num_classes '
-            'must be the same (same dataset classes)')
-    if rpn_kd:
+    _check_driven_heads(student.roi_head)
+    s_head, t_head = student.roi_head.bbox_head, teacher.roi_head.bbox_head
+    if terms & {'rcn_kd', 'rcn_reg'}:
+        _same('roi_head.bbox_head.num_classes (same dataset classes)',
+              s_head.num_classes, t_head.num_classes, 'rcn_kd/rcn_reg')
+    if terms & {'rpn_kd', 'rpn_reg'}:
         _check_anchors(student.rpn_head, teacher.rpn_head, input_scale)
+    if 'rpn_reg' in terms:
+        _check_coding('rpn_head', student.rpn_head, teacher.rpn_head,
+                      'rpn_reg')
+    if 'rcn_kd' in terms:
+        for name, head in (('student', s_head), ('teacher', t_head)):
+            if _sigmoid_cls(head):
+                raise ConfigError(
+                    f"TwoStageDistiller: the {name}'s RoI head classifies "
+                    'with sigmoids (roi_head.bbox_head.loss_cls.use_sigmoid='
+                    'True), but rcn_kd is a softmax over num_classes + 1 '
+                    'columns; use a softmax classifier or disable '
+                    'distill_losses.rcn_kd')
+    if 'rcn_reg' in terms:
+        _check_coding('roi_head.bbox_head', s_head, t_head, 'rcn_reg')
+        _same('roi_head.bbox_head.reg_class_agnostic',
+              s_head.reg_class_agnostic, t_head.reg_class_agnostic, 'rcn_reg')
+
+
+def _same(key: str, student, teacher, terms: str) -> None:
+    if student != teacher:
+        raise ConfigError(
+            f'TwoStageDistiller: student and teacher differ in {key}: '
+            f'student {student!r}, teacher {teacher!r}; the distillation '
+            f'terms compare their outputs in the student\'s units, so give '
+            f'both the same {key.split(" ")[0]} or disable '
+            f'distill_losses.{terms}')
+
+
+def _coder(head: nn.Module) -> tuple:
+    """A bbox coder's type, target means and stds."""
+    coder = head.bbox_coder
+    means, stds = getattr(coder, 'means', None), getattr(coder, 'stds', None)
+    return (type(coder).__name__,
+            None if means is None else tuple(float(m) for m in means),
+            None if stds is None else tuple(float(s) for s in stds))
+
+
+def _check_coding(prefix: str, s_head: nn.Module, t_head: nn.Module,
+                  term: str) -> None:
+    """The bounded regression compares the two heads' deltas with the
+    student's targets: they must encode boxes the same way."""
+    _same(f'{prefix}.bbox_coder (type, target_means, target_stds)',
+          _coder(s_head), _coder(t_head), term)
+    _same(f'{prefix}.reg_decoded_bbox', bool(s_head.reg_decoded_bbox),
+          bool(t_head.reg_decoded_bbox), term)
+
+
+def _sigmoid_cls(bbox_head: nn.Module) -> bool:
+    loss_cls = getattr(bbox_head, 'loss_cls', None)
+    return bool(getattr(loss_cls, 'use_sigmoid', False)) or bool(
+        getattr(bbox_head, 'custom_cls_channels', False))
+
+
+def _check_driven_heads(roi_head: nn.Module) -> None:
+    """The distiller trains the student's RPN and bbox branch only: any
+    other head would silently lose its losses, so it is refused."""
+    extra = [
+        name for name in ('mask_head', 'mask_roi_extractor', 'semantic_head',
+                          'mask_iou_head', 'keypoint_head')
+        if getattr(roi_head, name, None) is not None
+    ]
+    if extra or not isinstance(roi_head.bbox_head, nn.Module) or isinstance(
+            roi_head.bbox_head, nn.ModuleList):
+        what = ', '.join(extra) or (
+            f'{type(roi_head).__name__} with one bbox head per stage')
+        raise ConfigError(
+            f"TwoStageDistiller: the student's roi_head has {what}, which "
+            'the distiller does not train (it drives the RPN and a single '
+            'bbox head, as Faster R-CNN); its losses would be lost. Distil '
+            'a Faster R-CNN student (remove the extra heads), or train this '
+            'detector without distillation')
 
 
 def _check_anchors(s_head: nn.Module, t_head: nn.Module,
@@ -133,3 +204,99 @@ def _check_anchors(s_head: nn.Module, t_head: nn.Module,
         raise ConfigError(
             'TwoStageDistiller: student and teacher RPN heads disagree on '
             'loss_cls.use_sigmoid; use the same RPN classification loss')
+
+
+def teacher_classes(teacher: Union[str, dict]) -> Optional[tuple]:
+    """The class names of the teacher's training set, from its config file
+    (``train_dataloader``'s dataset metainfo, or its type's defaults);
+    None when ``teacher`` is a dict or the file does not say."""
+    if not isinstance(teacher, str):
+        return None
+    try:
+        if '::' in teacher:  # a model-zoo name such as mmdet::...
+            from mmengine.hub import get_config
+            cfg = get_config(teacher)
+        else:
+            from mmengine.config import Config
+            cfg = Config.fromfile(teacher)
+        dataset = cfg.train_dataloader.dataset
+    except Exception:  # noqa: BLE001 - no dataset, no check
+        return None
+    return dataset_classes(dataset)
+
+
+def dataset_classes(dataset: dict) -> Optional[tuple]:
+    """Class names of a dataset config, inside Repeat/Concat wrappers."""
+    while 'dataset' in dataset or 'datasets' in dataset:
+        dataset = dataset.get('dataset') or dataset['datasets'][0]
+    classes = (dataset.get('metainfo') or {}).get('classes')
+    if classes is None:
+        from mmkd.registry import DATASETS
+        cls = DATASETS.get(dataset.get('type', ''))
+        classes = getattr(cls, 'METAINFO', {}).get('classes')
+    return None if classes is None else tuple(classes)
+
+
+def check_classes(student: Optional[tuple], teacher: Optional[tuple],
+                  source: str) -> None:
+    """Refuse class names, or an order, that differ between the training
+    set and the teacher (``source`` says where its classes come from); an
+    unknown side passes."""
+    if student is None or teacher is None:
+        return
+    student, teacher = tuple(student), tuple(teacher)
+    if student == teacher:
+        return
+    kind = ('the same classes in another order'
+            if sorted(student) == sorted(teacher) else 'different classes')
+    i = next((i for i, (a, b) in enumerate(zip(student, teacher)) if a != b),
+             min(len(student), len(teacher)))
+    raise ConfigError(
+        f'TwoStageDistiller: the training set and the teacher ({source}) '
+        f'have {kind}: class {i} is {_at(student, i)} for the student and '
+        f'{_at(teacher, i)} for the teacher (student: {_short(student)}; '
+        f'teacher: {_short(teacher)}). The soft targets and the bound '
+        'compare class columns: train the teacher on the same classes in '
+        'the same order (the datasets\' metainfo classes)')
+
+
+def _at(classes: tuple, i: int) -> str:
+    return repr(classes[i]) if i < len(classes) else 'missing'
+
+
+def _short(classes: tuple, limit: int = 6) -> str:
+    shown = ', '.join(map(repr, classes[:limit]))
+    more = f', ... ({len(classes)} in all)' if len(classes) > limit else ''
+    return shown + more
+
+
+def teacher_fingerprint(teacher: nn.Module) -> str:
+    """sha256 (first 16 hex digits) of the teacher's state dict: names,
+    dtypes, shapes and values."""
+    digest = hashlib.sha256()
+    for key, value in teacher.state_dict().items():
+        tensor = value.detach().cpu().contiguous()
+        digest.update(f'{key}:{tensor.dtype}:{tuple(tensor.shape)};'.encode())
+        digest.update(tensor.view(-1).view(torch.uint8).numpy())
+    return digest.hexdigest()[:16]
+
+
+# The message-hub key under which the distiller records its teacher; the
+# runner saves the hub's state in every checkpoint and restores it on resume.
+TEACHER_RECORD_KEY = 'distill_teacher'
+
+
+def check_teacher_record(saved: Optional[dict], current: dict) -> None:
+    """Warn when a resumed run's teacher (``saved``, from the checkpoint)
+    is not this run's (``current``): ``{'path': ..., 'sha256': ...}``."""
+    if not saved or saved.get('sha256') == current['sha256']:
+        return
+    from mmengine.logging import print_log
+    message = (
+        'TEACHER CHANGED ON RESUME: the checkpoint was trained with the '
+        f"teacher {saved.get('path')!r} (sha256 {saved.get('sha256')}), this "
+        f"run loads {current['path']!r} (sha256 {current['sha256']}). The "
+        'soft targets, the bound and the hints change mid-training; if this '
+        'is not intended, resume with the original model.teacher_ckpt')
+    print_log(message, logger='current', level=logging.WARNING)
+    warnings.warn(message)

@@ -10,44 +10,49 @@ applied to the RPN (per anchor, on the student's anchor targets and
 sampling) and to the RoI head (per RoI, the teacher's RoI head running on
 the student's sampled RoIs so that the rows line up).
 """
-import copy
 import logging
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
-from mmdet.models.utils import images_to_levels, unpack_gt_instances
+from mmdet.models.utils import unpack_gt_instances
 from mmdet.structures import SampleList
-from mmdet.structures.bbox import bbox2roi, cat_boxes
+from mmdet.structures.bbox import bbox2roi
 from mmengine.logging import MessageHub, print_log
-from mmengine.model import BaseModel
 from mmengine.registry import DefaultScope
-from torch import Tensor, nn
+from torch import Tensor
 
 from mmkd.registry import MODELS
+from mmkd.utils.errors import ConfigError
+from .base import DistillerBase
 from .diagnostics import gradient_norms
 from .distill_terms import (build_adapters, build_distill_losses,
                             check_hint_channels, image_mask, rcn_distill_terms,
                             rpn_distill_terms, rpn_hard_losses)
-from .teacher import build_teacher, check_pairing
+from .targets import anchor_targets, class_agnostic
+from .teacher import (build_teacher, check_pairing, teacher_classes,
+                      teacher_fingerprint)
 from .teacher_input import TeacherInput
 
 
 @MODELS.register_module()
-class TwoStageDistiller(BaseModel):
+class TwoStageDistiller(DistillerBase):
     """Trains a two-stage ``student`` detector with a frozen ``teacher``.
 
     Args:
-        student (dict): the student detector config (e.g. ``FasterRCNN``).
+        student (dict): the student detector config (e.g. ``FasterRCNN``);
+            its RPN and single bbox head are trained (a mask head or other
+            heads are refused: their losses would be lost).
         teacher (dict | str): the teacher detector config, or a path to a
-            config file whose ``model`` is the teacher.
+            config file whose ``model`` is the teacher (its dataset's class
+            names are then checked against the training set's).
         teacher_ckpt (str, optional): the teacher's checkpoint, loaded on
-            CPU. ``None`` only for tests: the teacher stays random.
-        distill_losses (dict, optional): overrides of the five terms
-            ``rpn_kd``, ``rpn_reg``, ``rcn_kd``, ``rcn_reg`` and ``hint``
-            the terms to train, among ``rpn_kd``, ``rpn_reg``, ``rcn_kd``,
-            ``rcn_reg`` and ``hint``, each a loss config; a term that is
-            absent or ``None`` is off (the paper's five are in
-            ``configs/_base_/distill/chen2017.py``). Required.
+            CPU; its path and a hash of its weights are recorded in the
+            distiller's checkpoints, and ``--resume`` warns when they
+            changed. ``None`` only for tests: the teacher stays random.
+        distill_losses (dict): the terms to train, among ``rpn_kd``,
+            ``rpn_reg``, ``rcn_kd``, ``rcn_reg`` and ``hint``, each a loss
+            config; a term that is absent or ``None`` is off (the paper's
+            five are in ``configs/_base_/distill/chen2017.py``). Required.
         hint_levels (sequence of (int, int)): pairs of (student level,
             teacher level) of ``extract_feat`` outputs used for hints.
         adapters (dict | list, optional): ``HintAdapter`` configs, one per
@@ -55,21 +60,26 @@ class TwoStageDistiller(BaseModel):
             on. ``None`` (for a level, or for all) means no adaptation layer:
             an ablation, since the paper finds the adapter important even
             where the channels already match.
-        hard_weight (float): mu, the weight of the student's own (hard)
-            classification losses; the soft term gets ``1 - mu``. Only
-            applied where the soft term is on. Defaults to 0.5: the paper
-            leaves mu open, and equal weights keep the hard labels' signal
-            while the soft targets carry the teacher's class similarities.
-        teacher_input_scale (float): the teacher sees the image resized by
-            this factor (the paper's high-resolution teacher); RoIs are
-            rescaled to match. Defaults to 1.
+        hard_weight (float): mu in [0, 1], the weight of the student's own
+            (hard) classification losses; the soft term gets ``1 - mu``.
+            Only applied where the soft term is on. Defaults to 0.5: the
+            paper leaves mu open, and equal weights keep the hard labels'
+            signal while the soft targets carry the teacher's class
+            similarities.
+        teacher_input_scale (float): the teacher's input size over the
+            student's (the paper's high-resolution teacher). With a value
+            other than 1 the data pipeline must provide the teacher's
+            full-resolution images (``StudentDownscale`` and
+            ``PackDistillInputs``); RoIs are scaled to match. Defaults to 1.
         teacher_autocast (str, optional): ``'bfloat16'`` or ``'float16'`` to
             run the teacher in reduced precision while the student trains in
-            full precision.
-        nonfinite (str): what a NaN/Inf in any loss term does: ``'stop'``
-            (default) raises ``FloatingPointError`` naming the terms and the
-            iteration (counted from 1, as in the log); ``'skip'`` logs them
-            and the batch gives no gradient.
+            full precision. Every distillation term is computed in float32.
+        nonfinite (str): what a NaN/Inf in any loss term does, decided on
+            every rank together: ``'stop'`` (default) raises
+            ``FloatingPointError`` naming the terms and the iteration
+            (counted from 1, as in the log); ``'skip'`` logs them and leaves
+            weights, optimizer state, buffers and the learning-rate schedule
+            as if the batch never happened (see ``nonfinite.py``).
         diagnostics (int): ``N > 0`` logs what the terms see
             (``diag.*``: teacher accuracy and soft-target entropy on the
             student's samples, share of positives with an active bound) at
@@ -99,15 +109,7 @@ class TwoStageDistiller(BaseModel):
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
-        if not 0.0 <= hard_weight <= 1.0:
-            raise ValueError(f'TwoStageDistiller: hard_weight={hard_weight} '
-                             'must be in [0, 1] (mu of the paper)')
-        if nonfinite not in ('stop', 'skip'):
-            raise ValueError(f"TwoStageDistiller: nonfinite={nonfinite!r}; "
-                             "use 'stop' or 'skip'")
-        if not isinstance(diagnostics, int) or diagnostics < 0:
-            raise ValueError(f'TwoStageDistiller: diagnostics={diagnostics!r}'
-                             ' must be an int >= 0 (0: off)')
+        _check_options(hard_weight, nonfinite, diagnostics)
         self.nonfinite = nonfinite
         self.diagnostics = diagnostics
         self.hard_weight = hard_weight
@@ -117,6 +119,7 @@ class TwoStageDistiller(BaseModel):
         # not in state_dict() (checkpoints), parameters() (optimizer, DDP
         # gradient sync) or init_weights(), and train() cannot flip it.
         self.__dict__['teacher'] = None
+        self.teacher_record, self.teacher_classes = None, None
         with _default_scope():
             self._build(student, data_preprocessor, distill_losses, adapters)
             if not eval_only:
@@ -150,8 +153,8 @@ class TwoStageDistiller(BaseModel):
 
     def _build_teacher(self, teacher, teacher_ckpt, input_scale, autocast):
         if teacher is None:
-            raise ValueError('TwoStageDistiller: model.teacher is required '
-                             '(a detector dict or a config file path)')
+            raise ConfigError('TwoStageDistiller: model.teacher is required '
+                              '(a detector dict or a config file path)')
         self.__dict__['teacher'] = build_teacher(teacher, teacher_ckpt)
         self.teacher_input = TeacherInput(
             self.data_preprocessor,
@@ -161,11 +164,17 @@ class TwoStageDistiller(BaseModel):
         check_pairing(
             self.student,
             self.teacher,
-            rpn_kd=self._uses('rpn_kd', 'rpn_reg'),
+            terms=set(self.distill_losses),
             input_scale=input_scale)
         if self._uses('hint'):
             check_hint_channels(self.student, self.teacher, self.adapters,
                                 self.hint_levels, self.teacher_input)
+        if self._uses('rcn_kd', 'rcn_reg'):
+            self.teacher_classes = teacher_classes(teacher)
+        if teacher_ckpt is not None:
+            self.teacher_record = dict(
+                path=str(teacher_ckpt),
+                sha256=teacher_fingerprint(self.teacher))
 
     def _uses(self, *names: str) -> bool:
         return any(name in self.distill_losses for name in names)
@@ -178,12 +187,15 @@ class TwoStageDistiller(BaseModel):
         if self.teacher is None:
             raise RuntimeError('TwoStageDistiller was built with '
                                'eval_only=True and cannot be trained')
-        # 1. student features; teacher features (no grad) for every term.
+        self._start_step()  # run checks; BN statistics kept for a skip
+        # 1. student features; teacher features (no grad) for every term,
+        # from the teacher's own image when the pipeline provides one.
         s_feats = self.student.extract_feat(batch_inputs)
-        t_feats = self.teacher_input.extract_feat(self.teacher, batch_inputs)
+        t_feats = self.teacher_input.extract_feat(self.teacher, batch_inputs,
+                                                  batch_data_samples)
         losses, diag = {}, {} if self.diagnostics else None
         # 2. student RPN: hard losses and RPN distillation per anchor.
-        rpn_samples = _class_agnostic(batch_data_samples)
+        rpn_samples = class_agnostic(batch_data_samples)
         rpn_losses, proposals = self._rpn_step(s_feats, t_feats, rpn_samples,
                                                diag)
         losses.update(rpn_losses)
@@ -191,7 +203,9 @@ class TwoStageDistiller(BaseModel):
         sampling_results = self._sample_rois(s_feats, proposals,
                                              batch_data_samples)
         # 4-5. student RoI head, teacher RoI head on the same RoIs; losses.
-        losses.update(self._rcn_step(s_feats, t_feats, sampling_results, diag))
+        losses.update(
+            self._rcn_step(s_feats, t_feats, sampling_results,
+                           batch_data_samples, diag))
         # 5. hints between adapted student features and teacher features.
         if self._uses('hint'):
             losses['distill.loss_hint'] = self._hint_losses(
@@ -209,7 +223,7 @@ class TwoStageDistiller(BaseModel):
         head = self.student.rpn_head
         gts, gts_ignore, metas = unpack_gt_instances(rpn_samples)
         s_cls, s_reg = head(s_feats)
-        targets = _anchor_targets(head, s_cls, gts, metas, gts_ignore)
+        targets = anchor_targets(head, s_cls, gts, metas, gts_ignore)
         hard = rpn_hard_losses(head, s_cls, s_reg, targets)
         if 'rpn_kd' in self.distill_losses:
             hard['loss_rpn_cls'] = [
@@ -224,6 +238,7 @@ class TwoStageDistiller(BaseModel):
                     self.distill_losses, (s_cls, s_reg), (t_cls, t_reg),
                     targets,
                     soft_weight=1.0 - self.hard_weight,
+                    decoder=head.bbox_coder if head.reg_decoded_bbox else None,
                     diag=diag))
         proposal_cfg = self.student.train_cfg.get('rpn_proposal',
                                                   self.student.test_cfg.rpn)
@@ -247,7 +262,8 @@ class TwoStageDistiller(BaseModel):
         return sampling_results
 
     def _rcn_step(self, s_feats: Tuple[Tensor], t_feats: Tuple[Tensor],
-                  sampling_results: list, diag: Optional[dict]) -> dict:
+                  sampling_results: list, batch_data_samples: SampleList,
+                  diag: Optional[dict]) -> dict:
         roi_head = self.student.roi_head
         bbox_head = roi_head.bbox_head
         rois = bbox2roi([res.priors for res in sampling_results])
@@ -260,7 +276,8 @@ class TwoStageDistiller(BaseModel):
         losses = {f'student.{k}': v for k, v in hard.items()}
         if self._uses('rcn_kd', 'rcn_reg'):
             t_out = self.teacher_input.run_roi_head(self.teacher.roi_head,
-                                                    t_feats, rois)
+                                                    t_feats, rois,
+                                                    batch_data_samples)
             losses.update(
                 rcn_distill_terms(
                     self.distill_losses,
@@ -286,76 +303,23 @@ class TwoStageDistiller(BaseModel):
             for (s_idx, t_idx), adapter in zip(self.hint_levels, self.adapters)
         ]
 
-    def parse_losses(self, losses: Dict[str, Tensor]) -> tuple:
-        """MMEngine's ``parse_losses``, refusing non-finite terms.
 
-        It runs on both the single-process and the DDP path, before any
-        backward pass, so a NaN/Inf never reaches the weights.
-        """
-        bad = [
-            key for key, value in losses.items() if 'loss' in key and not all(
-                bool(torch.isfinite(v).all())
-                for v in (value if isinstance(value, list) else [value]))
-        ]
-        if not bad:
-            return super().parse_losses(losses)
-        done = MessageHub.get_current_instance().get_info('iter')  # 0-based
-        step = 'unknown' if done is None else done + 1  # as the log counts
-        message = f'non-finite loss term(s) {bad} at iteration {step}'
-        if self.nonfinite == 'stop':
-            raise FloatingPointError(
-                f'{message}; lower the learning rate or the loss_weight of '
-                "these terms, or set model.nonfinite='skip' to skip such "
-                'batches')
-        print_log(
-            f'{message}: batch skipped (it gives no gradient)',
-            logger='current',
-            level=logging.WARNING)
-        # Zero gradients for every trainable parameter (so DDP's reduction
-        # sees them all) without touching the non-finite graph.
-        total = sum(p.sum() * 0 for p in self.parameters() if p.requires_grad)
-        return total, {'loss': total.detach(), 'nonfinite_skipped': 1.0}
-
-    # ----------------------------------------------------------- inference
-    def predict(self,
-                batch_inputs: Tensor,
-                batch_data_samples: SampleList,
-                rescale: bool = True) -> SampleList:
-        """The student's predictions (the teacher plays no part)."""
-        return self.student.predict(
-            batch_inputs, batch_data_samples, rescale=rescale)
-
-    def _forward(self,
-                 batch_inputs: Tensor,
-                 batch_data_samples: Optional[SampleList] = None):
-        return self.student._forward(batch_inputs, batch_data_samples)
-
-    def forward(self,
-                inputs: Tensor,
-                data_samples: Optional[SampleList] = None,
-                mode: str = 'tensor'):
-        if mode == 'loss':
-            return self.loss(inputs, data_samples)
-        if mode == 'predict':
-            return self.predict(inputs, data_samples)
-        if mode == 'tensor':
-            return self._forward(inputs, data_samples)
-        raise RuntimeError(f'Invalid mode "{mode}". Only supports loss, '
-                           'predict and tensor mode')
-
-    # ------------------------------------------------------ teacher hygiene
-    def train(self, mode: bool = True) -> 'TwoStageDistiller':
-        super().train(mode)
-        if self.teacher is not None:
-            self.teacher.eval()  # dropout off, BN frozen, always
-        return self
-
-    def _apply(self, fn, *args, **kwargs):
-        # .to()/.cuda()/.cpu() reach the teacher, which is not a child.
-        super()._apply(fn, *args, **kwargs)
-        if self.teacher is not None:
-            self.teacher._apply(fn, *args, **kwargs)
-        return self
+def _check_options(hard_weight: float, nonfinite: str,
+                   diagnostics: int) -> None:
+    number = isinstance(hard_weight,
+                        (int, float)) and not isinstance(hard_weight, bool)
+    if not (number and 0.0 <= hard_weight <= 1.0):
+        raise ConfigError(
+            f'TwoStageDistiller: hard_weight={hard_weight!r} must be a '
+            'number in [0, 1] (mu of the paper: the weight of the hard '
+            'classification loss; the soft term gets 1 - mu)')
+    if nonfinite not in ('stop', 'skip'):
+        raise ConfigError(f"TwoStageDistiller: nonfinite={nonfinite!r}; "
+                          "use 'stop' or 'skip'")
+    if not isinstance(diagnostics, int) or diagnostics < 0:
+        raise ConfigError(
+            f'TwoStageDistiller: diagnostics={diagnostics!r} must be an int '
+            '>= 0 (0: off)')
 
 
 def _default_scope():
@@ -369,32 +333,3 @@ def _default_scope():
 def _iteration() -> int:
     """The runner's 0-based iteration (0 outside a runner)."""
     return MessageHub.get_current_instance().get_info('iter') or 0
-
-
-def _class_agnostic(batch_data_samples: SampleList) -> SampleList:
-    """Copies of the samples with every label 0, as the RPN wants."""
-    rpn_samples = copy.deepcopy(batch_data_samples)
-    for sample in rpn_samples:
-        sample.gt_instances.labels = torch.zeros_like(
-            sample.gt_instances.labels)
-    return rpn_samples
-
-
-def _anchor_targets(head: nn.Module, cls_scores: List[Tensor], gts: list,
-                    metas: list, gts_ignore: list) -> dict:
-    """The student's anchor targets (assignment and sampling), per level."""
-    sizes = [score.shape[-2:] for score in cls_scores]
-    anchors, valid = head.get_anchors(
-        sizes, metas, device=cls_scores[0].device)
-    labels, label_weights, bbox_targets, bbox_weights, avg_factor = \
-        head.get_targets(anchors, valid, gts, metas,
-                         batch_gt_instances_ignore=gts_ignore)
-    num_level = [level.size(0) for level in anchors[0]]
-    all_anchors = images_to_levels([cat_boxes(a) for a in anchors], num_level)
-    return dict(
-        anchors=all_anchors,
-        labels=labels,
-        label_weights=label_weights,
-        bbox_targets=bbox_targets,
-        bbox_weights=bbox_weights,
-        avg_factor=avg_factor)

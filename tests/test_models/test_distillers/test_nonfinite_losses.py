@@ -54,10 +54,9 @@ def model():
         return MODELS.build(copy.deepcopy(KD))
 
 
-def _step(model, term, value, nonfinite='stop', it=6):
+def _step(model, term, value, nonfinite='stop', it=6, optim=None):
     """One ``train_step`` at (0-based) iteration ``it`` with ``term``'s
-    output multiplied by ``value``; plain SGD, so no gradient means no
-    change."""
+    output multiplied by ``value`` (plain SGD unless ``optim`` is given)."""
     model.nonfinite = nonfinite
     if term is not None:
         model.distill_losses[term] = _Poisoned(model.distill_losses[term],
@@ -70,7 +69,7 @@ def _step(model, term, value, nonfinite='stop', it=6):
         num_items=[3, 2],
         num_classes=6,
         with_mask=False)
-    optim = OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.1))
+    optim = optim or OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.1))
     return model.train_step(data, optim)
 
 
@@ -110,8 +109,33 @@ def test_skip_warns_and_leaves_the_weights_alone(model, warnings_log):
                                _params(model)[k]) for k, v in before.items())
 
 
+def test_skip_leaves_momentum_weight_decay_and_buffers_alone(model):
+    """With momentum and weight decay, a skipped batch still changes
+    nothing: weights, momentum buffers, BN statistics (a zero gradient
+    would still decay the weights and move them by the momentum)."""
+    optim = OptimWrapper(
+        torch.optim.SGD(
+            model.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-2))
+    _step(model, None, 1.0, optim=optim)  # momentum buffers exist now
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    optim_state = copy.deepcopy(optim.state_dict())
+    log_vars = _step(model, 'rcn_kd', float('inf'), 'skip', optim=optim)
+    assert log_vars['nonfinite_skipped'] == 1.0
+    for key, value in model.state_dict().items():
+        assert torch.equal(value, state[key]), key
+    for idx, saved in optim_state['state'].items():
+        assert torch.equal(optim.state_dict()['state'][idx]['momentum_buffer'],
+                           saved['momentum_buffer']), idx
+
+
 # --------------------------------------------------------- tools/train.py
-def _train(tmp_path, tiny_data, tiny_teacher, nan_iters, nonfinite, epochs):
+def _train(tmp_path,
+           tiny_data,
+           tiny_teacher,
+           nan_iters,
+           nonfinite,
+           epochs,
+           extra=()):
     """tools/train.py's main() on tiny_kd.py with NaNHintLoss."""
     train_tool.main([
         KD_CONFIG,
@@ -129,9 +153,7 @@ def _train(tmp_path, tiny_data, tiny_teacher, nan_iters, nonfinite, epochs):
         f'model.nonfinite={nonfinite}',
         f'train_cfg.max_epochs={epochs}',
         'train_cfg.val_interval=100',
-        # plain SGD: a zero gradient leaves the weights exactly as they are
-        'optim_wrapper.optimizer.momentum=0',
-        'optim_wrapper.optimizer.weight_decay=0'
+        *extra,
     ])
 
 
@@ -153,8 +175,26 @@ def test_train_stops_on_nan(tiny_data, tiny_teacher, tmp_path):
 
 
 def test_train_skips_nan_batches(tiny_data, tiny_teacher, tmp_path):
-    # Epoch 2 is runner.iter 2 and 3 (iterations 3 and 4): both skipped.
-    _train(tmp_path, tiny_data, tiny_teacher, '[2,3]', 'skip', epochs=2)
+    """Epoch 2 (runner.iter 2 and 3, iterations 3 and 4) is all NaN and
+    skipped: with SGD momentum 0.9, weight decay and an iteration-based
+    learning-rate schedule, its checkpoint equals epoch 1's in weights, BN
+    statistics, momentum buffers, learning rate and schedule position (two
+    more steps of the schedule would have restored the full rate)."""
+    _train(
+        tmp_path,
+        tiny_data,
+        tiny_teacher,
+        '[2,3]',
+        'skip',
+        epochs=2,
+        extra=[
+            'optim_wrapper.optimizer.momentum=0.9',
+            'optim_wrapper.optimizer.weight_decay=0.0005',
+            # half the learning rate until the 4th step (tiny_kd.py's
+            # ConstantLR by iteration, total_iters = end - 1 = 4)
+            'param_scheduler.0.factor=0.5',
+            'param_scheduler.0.end=5',
+        ])
     [log] = glob.glob(str(tmp_path / '*' / '*.log'))
     with open(log) as f:
         warnings = [line for line in f if 'WARNING' in line]
@@ -164,12 +204,18 @@ def test_train_skips_nan_batches(tiny_data, tiny_teacher, tmp_path):
             for line in warnings), it
     assert [x.get('nonfinite_skipped')
             for x in _scalars(tmp_path)] == [None, None, 1, 1]
-    epoch1, epoch2 = (
-        torch.load(tmp_path / f'epoch_{i}.pth')['state_dict'] for i in (1, 2))
-    params = [
-        k for k in epoch1 if not k.endswith(('running_mean', 'running_var',
-                                             'num_batches_tracked'))
-    ]
-    assert len(params) > 50
-    for key in params:  # (BN statistics still saw the skipped batches)
-        assert torch.equal(epoch1[key], epoch2[key]), key
+    epoch1, epoch2 = (torch.load(tmp_path / f'epoch_{i}.pth') for i in (1, 2))
+    assert len(epoch1['state_dict']) > 50
+    for key, value in epoch1['state_dict'].items():
+        assert torch.equal(value, epoch2['state_dict'][key]), key
+    moments = epoch1['optimizer']['state']
+    assert moments
+    for idx, state in moments.items():
+        assert torch.equal(
+            state['momentum_buffer'],
+            epoch2['optimizer']['state'][idx]['momentum_buffer']), idx
+    [group1], [group2] = (
+        e['optimizer']['param_groups'] for e in (epoch1, epoch2))
+    assert group2['lr'] == group1['lr'] == 0.005  # 0.5 x lr 0.01
+    [sched1], [sched2] = epoch1['param_schedulers'], epoch2['param_schedulers']
+    assert sched1['last_step'] == sched2['last_step'] == 2

@@ -9,6 +9,12 @@ from mmkd.registry import MODELS
 from mmkd.utils.errors import ConfigError
 
 
+@pytest.fixture(autouse=True)
+def mmkd_scope():
+    from mmengine.registry import init_default_scope
+    init_default_scope('mmkd')  # whatever an earlier test left current
+
+
 @pytest.mark.parametrize('cfg, message', [
     (dict(type='WeightedKDLoss', T=0.0), 'T=0.0 must be a number > 0'),
     (dict(type='WeightedKDLoss', T=-1), 'T=-1 must be a number > 0'),
