@@ -1,0 +1,207 @@
+"""Can a teacher be distilled into a student, and how: the decisions a
+distillation config records (hint levels, adaptation layers, terms that
+cannot apply), each with its reason.
+
+A pair is refused (``ConfigError``) when the paper's method cannot run on
+it: a detector that is not a two-stage one with an RPN and a standard RoI
+head, different classes, or hint levels that do not exist. Differences the
+method can live with switch the affected terms off and say why: other
+anchors switch the RPN terms off (they are per anchor), other box encodings
+the bounded regression of that stage (it compares deltas).
+"""
+import os.path as osp
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Sequence, Tuple
+
+from mmengine.config import Config
+
+from mmkd.utils.config_paths import load_config_file, zoo_checkpoint_url
+from mmkd.utils.errors import ConfigError
+from .probe import (FeatureLevel, anchors_desc, build_detector, coder_desc,
+                    dataset_classes, feature_levels, roi_box_desc)
+
+
+@dataclass
+class Detector:
+    """A config name, its config, the built detector and its levels."""
+    name: str
+    cfg: Config
+    model: object
+    levels: List[FeatureLevel]
+
+
+@dataclass
+class KDPlan:
+    """What the written config says, and why.
+
+    Args:
+        teacher, student (Detector): The pair.
+        teacher_ckpt (str): Checkpoint path or URL of the teacher.
+        ckpt_note (str): Where ``teacher_ckpt`` comes from.
+        hints (list[tuple[FeatureLevel, FeatureLevel]]): (student, teacher)
+            level pairs.
+        hint_note (str): How the pairs were chosen.
+        off (dict): Distillation terms switched off -> reason.
+        notes (list[str]): Further facts worth a comment.
+    """
+    teacher: Detector
+    student: Detector
+    teacher_ckpt: str
+    ckpt_note: str
+    hints: List[Tuple[FeatureLevel, FeatureLevel]]
+    hint_note: str
+    off: Dict[str, str] = field(default_factory=dict)
+    notes: List[str] = field(default_factory=list)
+
+
+def _refuse(teacher: str, student: str, reason: str) -> ConfigError:
+    return ConfigError(f'cannot distil {teacher} into {student}: {reason}')
+
+
+def load_detector(name: str, role: str) -> Detector:
+    """Load, check and build the detector config ``name`` (the teacher or
+    the student), and probe its feature levels."""
+    from mmdet.models.roi_heads import StandardRoIHead
+
+    from mmkd.models.distillers.export import is_distiller
+    cfg = load_config_file(name, key=role)
+    if is_distiller(cfg.model):
+        raise ConfigError(
+            f'{role}={name!r} is a distillation config; give the config of '
+            f'the {role.lower()} detector (e.g. its baseline)')
+    model = build_detector(cfg.model)
+    roi_head = getattr(model, 'roi_head', None)
+    if not (getattr(model, 'with_rpn', False)
+            and isinstance(roi_head, StandardRoIHead)):
+        raise ConfigError(
+            f'{role}={name!r} is a {type(model).__name__}: the method needs '
+            'a two-stage detector with an RPN and a standard RoI head '
+            '(Faster R-CNN, Mask R-CNN), whose RoI head can run on the '
+            "student's RoIs")
+    return Detector(name, cfg, model, feature_levels(model))
+
+
+def check_classes(teacher: Detector, student: Detector) -> None:
+    """Same number of classes, and the same names in the same order when
+    both configs say them."""
+    t_num = teacher.model.roi_head.bbox_head.num_classes
+    s_num = student.model.roi_head.bbox_head.num_classes
+    if t_num != s_num:
+        raise _refuse(
+            teacher.name, student.name,
+            f'the teacher has {t_num} classes, the student {s_num}; the soft '
+            'targets need the same classes (retrain one on the '
+            "other's dataset)")
+    t_cls, s_cls = dataset_classes(teacher.cfg), dataset_classes(student.cfg)
+    if t_cls and s_cls and t_cls != s_cls:
+        first = next(i for i, (a, b) in enumerate(zip(t_cls, s_cls)) if a != b)
+        raise _refuse(
+            teacher.name, student.name,
+            f'their datasets name the classes differently (class {first}: '
+            f'teacher {t_cls[first]!r}, student {s_cls[first]!r}); the soft '
+            'targets need the same classes in the same order')
+
+
+def switched_off_terms(teacher: Detector, student: Detector) -> dict:
+    """Terms that cannot apply to the pair -> why."""
+    t, s = teacher.model, student.model
+    off = {}
+    if anchors_desc(t) != anchors_desc(s):
+        reason = ('the RPNs use different anchors (strides, scales or '
+                  'ratios), and the RPN terms are per anchor')
+        off.update(rpn_kd=reason, rpn_reg=reason)
+    elif t.rpn_head.use_sigmoid_cls != s.rpn_head.use_sigmoid_cls:
+        reason = 'one RPN classifies with a sigmoid, the other a softmax'
+        off.update(rpn_kd=reason, rpn_reg=reason)
+    elif coder_desc(t.rpn_head.bbox_coder) != coder_desc(
+            s.rpn_head.bbox_coder):
+        off['rpn_reg'] = (
+            f'the RPN box coders differ (teacher '
+            f'{coder_desc(t.rpn_head.bbox_coder)}, student '
+            f'{coder_desc(s.rpn_head.bbox_coder)}): deltas in other units')
+    if roi_box_desc(t) != roi_box_desc(s):
+        off['rcn_reg'] = (f'the RoI heads encode boxes differently (teacher '
+                          f'{roi_box_desc(t)}, student {roi_box_desc(s)}): '
+                          'deltas in other units')
+    return off
+
+
+def parse_hint_levels(spec: str) -> Optional[List[Tuple[int, int]]]:
+    """``'auto'`` -> None; ``'0:0,1:1'`` -> ``[(0, 0), (1, 1)]``."""
+    if spec == 'auto':
+        return None
+    pairs = [pair.split(':') for pair in spec.split(',')]
+    if not all(len(p) == 2 and all(i.isdigit() for i in p) for p in pairs):
+        raise ConfigError(f'--hint-levels {spec!r}: give auto or student:'
+                          'teacher level pairs, e.g. 0:0,1:1')
+    return [(int(s), int(t)) for s, t in pairs]
+
+
+def hint_pairs(teacher: Detector, student: Detector,
+               levels: Optional[Sequence[Tuple[int, int]]]) -> tuple:
+    """(student, teacher) level pairs and how they were chosen."""
+    if levels is None:
+        t_by_stride = {lvl.stride: lvl for lvl in teacher.levels}
+        pairs = [(s, t_by_stride[s.stride]) for s in student.levels
+                 if s.stride in t_by_stride]
+        if not pairs:
+            raise _refuse(
+                teacher.name, student.name,
+                f'no feature level of the student has the stride of one of '
+                f'the teacher (student strides '
+                f'{[lvl.stride for lvl in student.levels]}, teacher '
+                f'{[lvl.stride for lvl in teacher.levels]}); give '
+                '--hint-levels S:T pairs (the hint resizes the student map)')
+        return pairs, ('every student level paired with the teacher level of '
+                       'the same stride')
+    for s_idx, t_idx in levels:
+        for det, idx in ((student, s_idx), (teacher, t_idx)):
+            if not 0 <= idx < len(det.levels):
+                raise ConfigError(
+                    f'--hint-levels: {det.name} has no level {idx}; its '
+                    f'levels are 0-{len(det.levels) - 1}')
+    return ([(student.levels[s], teacher.levels[t])
+             for s, t in levels], 'given by --hint-levels')
+
+
+def default_checkpoint(teacher: Detector, given: Optional[str]) -> tuple:
+    """The teacher checkpoint and a note on where it comes from."""
+    if given:
+        return given, 'given by --teacher-ckpt'
+    url = zoo_checkpoint_url(teacher.name)
+    if url:
+        return url, ("the model-zoo checkpoint of the teacher's config (its "
+                     "metafile's Weights)")
+    loop = teacher.cfg.get('train_cfg', {})
+    stem = osp.splitext(osp.basename(teacher.name.split('::')[-1]))[0]
+    last = (f"iter_{loop.get('max_iters')}.pth" if 'max_iters' in loop else
+            f"epoch_{loop.get('max_epochs', 12)}.pth")
+    return (f'work_dirs/{stem}/{last}',
+            'where tools/train.py TEACHER writes its last checkpoint; train '
+            'the teacher first or pass --teacher-ckpt')
+
+
+def plan_distillation(teacher: str,
+                      student: str,
+                      teacher_ckpt: Optional[str] = None,
+                      hint_levels: str = 'auto') -> KDPlan:
+    """Build and probe both detectors and decide the distillation config.
+
+    Raises:
+        ConfigError: the pair cannot be distilled; the message says why.
+    """
+    levels = parse_hint_levels(hint_levels)
+    t_det = load_detector(teacher, 'TEACHER')
+    s_det = load_detector(student, 'STUDENT')
+    check_classes(t_det, s_det)
+    hints, hint_note = hint_pairs(t_det, s_det, levels)
+    ckpt, ckpt_note = default_checkpoint(t_det, teacher_ckpt)
+    plan = KDPlan(t_det, s_det, ckpt, ckpt_note, hints, hint_note,
+                  switched_off_terms(t_det, s_det))
+    from mmkd.models.distillers.teacher_input import TeacherInput
+    if TeacherInput(s_det.model.data_preprocessor,
+                    t_det.model.data_preprocessor).renorm is not None:
+        plan.notes.append('the two normalise images differently (mean, std '
+                          'or channel order): the teacher gets the batch '
+                          'normalised its own way')
+    return plan

@@ -1,0 +1,153 @@
+"""The text of a distillation config decided by :func:`plan_distillation`,
+in the shape of the hand-written ones (``configs/kd/zoo/``): the student's
+config and ``chen2017.py`` as ``_base_``, a comment on every choice."""
+import os.path as osp
+import textwrap
+from typing import List
+
+from mmkd.utils.config_paths import is_scoped
+from mmkd.utils.errors import MissingFileError
+from .pairing import KDPlan
+
+INDENT = '    '
+
+
+def comment(text: str, indent: str = '') -> List[str]:
+    """``text`` as ``# `` lines of at most 79 columns."""
+    width = 79 - len(indent) - 2
+    return [f'{indent}# {line}' for line in textwrap.wrap(text, width)]
+
+
+def chen2017_path() -> str:
+    """``configs/_base_/distill/chen2017.py`` of this checkout."""
+    import mmkd
+    root = osp.dirname(osp.dirname(osp.abspath(mmkd.__file__)))
+    path = osp.join(root, 'configs', '_base_', 'distill', 'chen2017.py')
+    if not osp.isfile(path):
+        raise MissingFileError(
+            f'{path}: no such file; the generator needs the configs of an '
+            'mmkd source checkout (pip install -e .)')
+    return path
+
+
+def base_entry(name: str, out_dir: str) -> str:
+    """A ``_base_`` entry: scoped names as they are, paths relative to the
+    written config (as MMEngine reads ``_base_``)."""
+    return name if is_scoped(name) else osp.relpath(osp.abspath(name), out_dir)
+
+
+def header(plan: KDPlan) -> List[str]:
+    t, s = plan.teacher, plan.student
+    lines = comment('Knowledge distillation (Chen et al., NIPS 2017) written '
+                    'by tools/misc/make_kd_config.py:')
+    lines += [f'#   teacher {t.name}', f'#   student {s.name}']
+    lines += comment('Both detectors were built and their extract_feat '
+                     'probed on a 256 x 256 input, levels 0, 1, ...:')
+    for det, role in ((t, 'teacher'), (s, 'student')):
+        strides = ', '.join(str(lvl.stride) for lvl in det.levels)
+        channels = ', '.join(str(lvl.channels) for lvl in det.levels)
+        lines += comment(f'  {role}: strides {strides}; channels {channels}')
+    classes = t.model.roi_head.bbox_head.num_classes
+    return lines + comment(
+        'Checked: both are two-stage detectors with an RPN and a standard '
+        f'RoI head, with {classes} classes (the same names in the same order '
+        'where both configs give them); anchors and box coders: see '
+        'distill_losses below.')
+
+
+def base_and_scope(plan: KDPlan, out_dir: str) -> List[str]:
+    lines = comment("The student's config gives the data, schedule and "
+                    "runtime; chen2017.py the paper's terms and weights.")
+    lines += [
+        '_base_ = [', f'{INDENT}{base_entry(plan.student.name, out_dir)!r},',
+        f'{INDENT}{osp.relpath(chen2017_path(), out_dir)!r}', ']'
+    ]
+    if plan.student.cfg.get('default_scope') != 'mmkd':
+        lines += comment("mmkd's scope: finds TwoStageDistiller and mmkd's "
+                         "modules, and (a child of MMDetection's) every "
+                         'MMDetection type.')
+        lines.append("default_scope = 'mmkd'")
+    return lines
+
+
+def distill_losses(plan: KDPlan) -> List[str]:
+    if not plan.off:
+        return comment(
+            "All five terms of the paper apply: the same anchors (the RPN "
+            'terms are per anchor) and the same box coding (the bounded '
+            'regression compares deltas).', INDENT)
+    lines = []
+    for name, why in plan.off.items():
+        lines += comment(f'{name} off: {why}.', INDENT)
+    nones = ', '.join(f'{name}=None' for name in plan.off)
+    return lines + [
+        f'{INDENT}distill_losses=dict(',
+        f'{INDENT}    _base_.distiller.distill_losses, {nones}),'
+    ]
+
+
+def hints_and_adapters(plan: KDPlan) -> List[str]:
+    num = len(plan.hints)
+    lines = comment(
+        f"Hints: {plan.hint_note}. Each is the paper's hint term (gamma, a "
+        f'mean over the positions and channels of its level): {num} '
+        f'level(s) add up to {num} x gamma.', INDENT)
+    lines.append(f'{INDENT}hint_levels=[')
+    lines += [
+        f'{INDENT}    ({s.index}, {t.index}),  # stride {s.stride}: '
+        f'{s.channels} -> {t.channels} channels' for s, t in plan.hints
+    ]
+    lines.append(f'{INDENT}],')
+    lines += comment(
+        'One 1x1 adaptation layer per hint level (in the order of '
+        'hint_levels), student -> teacher channels, even where they match '
+        "(the paper's Sec. 3.3); training only.", INDENT)
+    lines.append(f'{INDENT}adapters=[')
+    lines += [
+        f"{INDENT}    dict(type='HintAdapter', in_channels={s.channels}, "
+        f'out_channels={t.channels}),' for s, t in plan.hints
+    ]
+    return lines + [f'{INDENT}])']
+
+
+def model_lines(plan: KDPlan) -> List[str]:
+    lines = [
+        'model = dict(',
+        f"{INDENT}_base_.distiller,  # the paper's terms and weights",
+        f'{INDENT}_delete_=True,', f'{INDENT}student=_base_.model',
+        f'{INDENT}teacher={plan.teacher.name!r},'
+    ]
+    lines[-2] += ','
+    lines += comment(f'teacher_ckpt: {plan.ckpt_note}.', INDENT)
+    lines.append(f'{INDENT}teacher_ckpt={plan.teacher_ckpt!r},')
+    for note in plan.notes:
+        lines += comment(f'Note: {note}.', INDENT)
+    return lines + distill_losses(plan) + hints_and_adapters(plan)
+
+
+def runtime_lines(plan: KDPlan) -> List[str]:
+    """mmkd's atomic checkpoints and RNG states, for students from outside
+    mmkd (its own configs have them)."""
+    cfg = plan.student.cfg
+    if cfg.get('default_scope') == 'mmkd':
+        return []
+    hooks = '_base_.custom_hooks + ' if cfg.get('custom_hooks') else ''
+    return comment(
+        "mmkd's runtime: checkpoints written atomically and carrying the "
+        'random generator states, so that --resume continues as the '
+        'uninterrupted run would.') + [
+            'default_hooks = dict(',
+            f"{INDENT}checkpoint=dict(backend_args=dict(backend="
+            "'atomic_local')))",
+            f"custom_hooks = {hooks}[dict(type='RNGStateHook')]"
+        ]
+
+
+def render_config(plan: KDPlan, out_path: str) -> str:
+    """The config text for a file at ``out_path``."""
+    out_dir = osp.dirname(osp.abspath(out_path))
+    lines = (
+        header(plan) + base_and_scope(plan, out_dir) + model_lines(plan) +
+        runtime_lines(plan))
+    return '\n'.join(line + '  # noqa: E501' if len(line) > 79 else line
+                     for line in lines) + '\n'

@@ -1,0 +1,163 @@
+"""tools/misc/make_kd_config.py: the written config trains, matches the
+hand-written zoo pair, switches off the terms a pair cannot use and
+refuses pairs that cannot be distilled."""
+import glob
+import json
+import os.path as osp
+import subprocess
+
+import pytest
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+
+from mmkd.registry import MODELS
+from mmkd.testing import PYTHON, ROOT, data_options, load_tool
+
+TEACHER = osp.join(ROOT, 'tests', 'configs', 'tiny_frcnn_teacher.py')
+STUDENT = osp.join(ROOT, 'tests', 'configs', 'tiny_frcnn.py')
+CHEN2017 = osp.join(ROOT, 'configs', '_base_', 'distill', 'chen2017.py')
+
+
+def make(*argv):
+    return load_tool('misc/make_kd_config').main([str(a) for a in argv])
+
+
+def student_variant(tmp_path, name: str, model: dict = None, **top) -> str:
+    """A config file: the tiny student with ``model`` overrides."""
+    path = tmp_path / f'{name}.py'
+    lines = [f'_base_ = [{STUDENT!r}]', f'model = {model or {}!r}']
+    lines += [f'{key} = {value!r}' for key, value in top.items()]
+    path.write_text('\n'.join(lines) + '\n')
+    return str(path)
+
+
+def test_written_config_trains_one_step(tmp_path, tiny_data, tiny_teacher):
+    out = tmp_path / 'kd.py'
+    make(TEACHER, STUDENT, '--teacher-ckpt', tiny_teacher, '--out', out)
+    model = Config.fromfile(out).model
+    # tiny FPNs: 4 levels (strides 4-32), 16 student and 32 teacher channels
+    assert model.hint_levels == [(0, 0), (1, 1), (2, 2), (3, 3)]
+    assert model.adapters == [
+        dict(type='HintAdapter', in_channels=16, out_channels=32)
+    ] * 4
+    assert model.distill_losses == Config.fromfile(
+        CHEN2017).distiller.distill_losses  # the paper's five terms
+    assert model.teacher == TEACHER and model.teacher_ckpt == tiny_teacher
+    work_dir = str(tmp_path / 'work')
+    load_tool('train').main([
+        str(out),
+        '--work-dir',
+        work_dir,
+        '--cfg-options',
+        *data_options(tiny_data),
+        'train_cfg.max_epochs=1',
+        'train_dataloader.batch_size=4'  # one step
+    ])
+    [log] = glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json'))
+    with open(log) as f:
+        first = json.loads(f.readline())
+    assert first['iter'] == 1
+    for term in ('rpn_kd', 'rpn_reg', 'rcn_kd', 'rcn_reg', 'hint'):
+        assert first[f'distill.loss_{term}'] >= 0, term
+
+
+def _by_level(cfg: dict) -> dict:
+    """``adapters`` as one dict per hint level."""
+    model = cfg['model']
+    if isinstance(model['adapters'], dict):
+        model['adapters'] = [model['adapters']] * len(model['hint_levels'])
+    return cfg
+
+
+def test_zoo_pair_is_the_hand_written_config(tmp_path):
+    out = tmp_path / 'r101_r50.py'
+    make('mmdet::faster_rcnn/faster-rcnn_r101_fpn_2x_coco.py',
+         'mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py', '--out', out)
+    written = Config.fromfile(out).to_dict()
+    hand = Config.fromfile(
+        osp.join(ROOT, 'configs/kd/zoo/frcnn_r101-fpn_r50-fpn_1x_coco.py'))
+    assert _by_level(written) == _by_level(hand.to_dict())
+
+
+def test_terms_a_pair_cannot_use_are_switched_off(tmp_path, tiny_teacher):
+    student = student_variant(
+        tmp_path, 'other_coding',
+        dict(
+            rpn_head=dict(anchor_generator=dict(scales=[8])),
+            roi_head=dict(bbox_head=dict(reg_class_agnostic=True))))
+    out = tmp_path / 'kd.py'
+    make(TEACHER, student, '--teacher-ckpt', tiny_teacher, '--out', out)
+    text = out.read_text()
+    assert '# rpn_kd off: the RPNs use different anchors' in text
+    assert '# rcn_reg off: the RoI heads encode boxes differently' in text
+    cfg = Config.fromfile(out)
+    init_default_scope('mmkd')
+    model = MODELS.build(cfg.model)
+    assert set(model.distill_losses) == {'rcn_kd', 'hint'}
+
+
+def test_hint_levels_given(tmp_path, tiny_teacher):
+    out = tmp_path / 'kd.py'
+    # student stride 4 -> teacher stride 8: the hint resizes the student map
+    make(TEACHER, STUDENT, '--hint-levels', '0:1', '--teacher-ckpt',
+         tiny_teacher, '--out', out)
+    model = Config.fromfile(out).model
+    assert model.hint_levels == [(0, 1)]
+    assert model.adapters == [
+        dict(type='HintAdapter', in_channels=16, out_channels=32)
+    ]
+    for spec, reason in (('0-1', "--hint-levels '0-1': give auto or"),
+                         ('0:4', 'has no level 4; its levels are 0-3')):
+        with pytest.raises(SystemExit, match=reason):
+            make(TEACHER, STUDENT, '--hint-levels', spec, '--out',
+                 tmp_path / 'other.py')
+
+
+@pytest.mark.parametrize('case', ['classes', 'names', 'one_stage', 'kd'])
+def test_pairs_that_cannot_be_distilled_are_refused(case, tmp_path):
+    teacher, student = TEACHER, STUDENT
+    if case == 'classes':
+        student = student_variant(
+            tmp_path, 'five',
+            dict(roi_head=dict(bbox_head=dict(num_classes=5))))
+        reason = 'the teacher has 6 classes, the student 5'
+    elif case == 'names':
+        classes = Config.fromfile(STUDENT).metainfo['classes'][::-1]
+        student = student_variant(
+            tmp_path,
+            'reversed',
+            train_dataloader=dict(
+                dataset=dict(metainfo=dict(classes=classes))))
+        reason = ("their datasets name the classes differently (class 0: "
+                  "teacher 'disc', student 'vstriped_triangle')")
+    elif case == 'one_stage':
+        teacher = 'mmdet::retinanet/retinanet_r18_fpn_1x_coco.py'
+        reason = 'is a RetinaNet: the method needs a two-stage detector'
+    else:
+        student = osp.join(ROOT, 'tests', 'configs', 'tiny_kd.py')
+        reason = 'is a distillation config; give the config of the student'
+    out = tmp_path / 'kd.py'
+    with pytest.raises(SystemExit) as info:
+        make(teacher, student, '--out', out)
+    message = str(info.value)
+    assert message.startswith('error: ') and '\n' not in message
+    assert reason in message
+    assert not out.exists()
+
+
+def test_refusal_is_one_error_line(tmp_path):
+    out = tmp_path / 'kd.py'
+    out.write_text('# a config of the user\n')
+    proc = subprocess.run([
+        PYTHON, 'tools/misc/make_kd_config.py', TEACHER, STUDENT, '--out',
+        str(out)
+    ],
+                          cwd=ROOT,
+                          capture_output=True,
+                          text=True)
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines()[-1] == (
+        f"error: --out {str(out)!r} exists; pass --force to overwrite it or "
+        'choose another --out')
+    assert 'Traceback' not in proc.stderr
+    assert out.read_text() == '# a config of the user\n'
