@@ -16,9 +16,9 @@ model = dict(
     # teacher's last checkpoint (12 epochs).
     teacher='configs/faster_rcnn/frcnn_vgg16_coco.py',
     teacher_ckpt='work_dirs/frcnn_vgg16_coco/epoch_12.pth',
-    # The teacher sees the student's batch upsampled 2x, i.e. at its own
-    # full scale; the student's RoIs are scaled by 2 for the teacher's
-    # RoI head.
+    # The teacher sees the real full-scale image (the pipelines below load
+    # it once at the teacher's scale and give the student its half-size
+    # copy); the student's RoIs are scaled by 2 for the teacher's RoI head.
     teacher_input_scale=2.0,
     # No RPN distillation: it is per anchor, and the student's anchors
     # tile the half-size image while the teacher's tile the full-size one,
@@ -30,18 +30,25 @@ model = dict(
     # used (Sec. 3.3). The student's map is half the teacher's size and
     # the hint loss resizes it (bilinear) to the teacher's.
     adapters=[dict(type='HintAdapter', in_channels=512, out_channels=512)])
-# The student's pipelines: the baseline's at half scale (shorter side 300,
-# longer side <= 500, Resize as in the dataset config).
+# The pipelines: the image is loaded and resized once, at the teacher's
+# (full) scale of the dataset config (shorter side 600, longer side <=
+# 1000), and flipped for both; StudentDownscale then gives the student the
+# same image at half size (shorter side 300) with area interpolation
+# (antialiased: each student pixel is the mean of 2 x 2 teacher pixels) and
+# keeps the full image for the teacher; PackDistillInputs packs both.
 train_pipeline = [
     dict(type='LoadImageFromFile', backend_args=_base_.backend_args),
     dict(type='LoadAnnotations', with_bbox=True),
-    dict(type='Resize', scale=(500, 300), keep_ratio=True),
+    dict(type='Resize', scale=(1000, 600), keep_ratio=True),
     dict(type='RandomFlip', prob=0.5),
-    dict(type='PackDetInputs')
+    dict(type='StudentDownscale', scale_factor=0.5),
+    dict(type='PackDistillInputs')
 ]
+# Testing runs the student only: the same half-size image, no teacher copy.
 test_pipeline = [
     dict(type='LoadImageFromFile', backend_args=_base_.backend_args),
-    dict(type='Resize', scale=(500, 300), keep_ratio=True),
+    dict(type='Resize', scale=(1000, 600), keep_ratio=True),
+    dict(type='StudentDownscale', scale_factor=0.5, keep_teacher_img=False),
     dict(type='LoadAnnotations', with_bbox=True),
     dict(
         type='PackDetInputs',

@@ -1,1 +1,2 @@
-from . import amp_safe, backbones, distillers, losses, necks, tucker  # noqa
+from . import (amp_safe, backbones, distillers, losses, necks,  # noqa
+               roi_heads, tucker)

@@ -21,4 +21,5 @@ model = dict(
 train_cfg = dict(max_epochs=1, val_interval=1)
 param_scheduler = [dict(type='ConstantLR', factor=1.0, by_epoch=False)]
 optim_wrapper = dict(optimizer=dict(lr=0.01))
+auto_scale_lr = dict(enable=False)  # lr 0.01 whatever the world size
 default_hooks = dict(logger=dict(interval=1), visualization=dict(draw=False))
