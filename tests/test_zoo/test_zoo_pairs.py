@@ -138,3 +138,15 @@ def test_zoo_pair_trains_one_iteration(config, t_trunk, t_depth, s_depth,
     assert logged['distill.loss_hint'] > 0
     assert runner.iter == 1
     assert osp.isfile(osp.join(cfg.work_dir, 'epoch_1.pth'))
+
+
+def test_get_flops_counts_one_adapter_per_level():
+    """``adapters`` as one dict builds one adapter per hint level."""
+    from mmengine.registry import init_default_scope
+
+    from mmkd.testing import load_tool
+    init_default_scope('mmkd')
+    cfg = Config.fromfile(osp.join(ZOO, PAIRS[0][0]))
+    # five 1x1 convs 256 -> 256 with bias
+    assert load_tool('analysis_tools/get_flops').adapter_params(cfg) == \
+        5 * (256 * 256 + 256)

@@ -61,8 +61,8 @@ def adapter_params(cfg):
     from mmkd.analysis.speed import count_parameters
     from mmkd.models.distillers.export import is_distiller
     adapters = cfg.model.get('adapters') if is_distiller(cfg.model) else None
-    if isinstance(adapters, dict):
-        adapters = [adapters]
+    if isinstance(adapters, dict):  # one adapter per hint level
+        adapters = [adapters] * len(cfg.model.get('hint_levels', [(0, 0)]))
     return sum(count_parameters(build(a)) for a in adapters or [] if a)
 
 
