@@ -108,7 +108,7 @@ def test_benchmark_proposals_fixes_the_rpn_output(tiny_configs):
     tool.fix_proposals(cfg, 50)
     rpn = cfg.model.student.test_cfg.rpn  # the deployed student's
     assert (rpn.max_per_img, rpn.nms.iou_threshold) == (50, 1.0)
-    assert rpn.nms_pre == 1000  # already >= 50
+    assert rpn.nms_pre == 6000  # the config's (py-faster-rcnn), >= 50
     model = build_deployed(cfg)
     with torch.no_grad():
         data = model.data_preprocessor(random_batches((64, 96), 1)[0])
