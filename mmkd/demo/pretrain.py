@@ -1,8 +1,6 @@
 """Pre-training of the demo's detector trunks: the stand-in for ImageNet.
 
-    python tools/misc/pretrain_trunk.py --width 32 \\
-        [--out work_dirs/pretrain/r18w32.pth] [--seed 0] [--epochs N] \\
-        [--num-images N] [--force]
+``tools/misc/pretrain_trunk.py --width 32`` is the command line.
 
 The paper's detectors start from ImageNet-trained trunks; no download is
 possible here, so the demo's ResNet-18 trunk (the detector config's own
@@ -10,9 +8,10 @@ possible here, so the demo's ResNet-18 trunk (the detector config's own
 global-average-pool + linear head, to classify the generated images of
 :mod:`mmkd.datasets.synthetic_cls` (the detection dataset's six classes,
 its five clutter distractors and clutter alone), normalised by the
-detector's own data preprocessor. Plain PyTorch loop on CPU: SGD with
-Nesterov momentum, a short linear warm-up then a cosine decay, horizontal
-flips (they keep every class a class of its own).
+detector's own data preprocessor. Plain PyTorch loop on CPU: AdamW, a
+linear warm-up over 5 % of the steps then a cosine decay, horizontal flips
+(they keep every class a class of its own). AdamW reached a higher held-out
+accuracy than SGD (lr 0.1, Nesterov) in the same number of steps.
 
 The output is an ordinary checkpoint ``{'state_dict', 'meta'}`` written
 atomically. Its keys are the detector's own (``backbone.conv1.weight``,
@@ -23,8 +22,8 @@ AlexNet configs load their ImageNet trunks (or, at the backbone level,
 ``meta`` holds the settings and the held-out accuracy. An existing output
 with the same settings is kept (``--force`` retrains).
 """
-import argparse
 import json
+import logging
 import math
 import os.path as osp
 import time
@@ -32,6 +31,7 @@ import time
 import numpy as np
 import torch
 import torch.nn.functional as F
+from mmengine.logging import MMLogger
 from mmengine.registry import DefaultScope
 from torch import nn
 
@@ -39,7 +39,7 @@ from mmkd.datasets.synthetic_cls import CLS_CLASSES, generate_cls_split
 from mmkd.engine.checkpoint import atomic_torch_save
 from mmkd.registry import MODELS
 from mmkd.utils.config_check import load_config
-from mmkd.utils.errors import CheckpointError, ConfigError, exit_on_user_error
+from mmkd.utils.errors import CheckpointError, ConfigError
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 MODEL_CONFIG = 'configs/_base_/models/faster_rcnn_r18_fpn_small.py'
@@ -50,12 +50,12 @@ PREFIX = 'backbone.'
 KNOBS = (
     ('seed', int, 0, 'seed of the data, the initialisation and the order'),
     ('epochs', int, 4, 'passes over the training images'),
-    ('num_images', int, 6000, 'generated training images'),
+    ('num_images', int, 12000, 'generated training images'),
     ('num_val', int, 1200, 'generated held-out images (accuracy)'),
-    ('img_size', int, 64, 'side of the generated images (px)'),
+    ('img_size', int, 48, 'side of the generated images (px)'),
     ('batch_size', int, 64, 'images per step'),
-    ('lr', float, 0.1, 'peak learning rate (SGD, Nesterov momentum 0.9)'),
-    ('weight_decay', float, 5e-4, 'weight decay'),
+    ('lr', float, 5e-3, 'peak learning rate (AdamW)'),
+    ('weight_decay', float, 0.05, 'AdamW weight decay'),
 )
 
 
@@ -128,12 +128,8 @@ def train(model, images, labels, norm, s, log=print) -> None:
     steps_per_epoch = len(images) // s['batch_size']
     total = s['epochs'] * steps_per_epoch
     warmup = max(1, total // 20)
-    optim = torch.optim.SGD(
-        model.parameters(),
-        lr=s['lr'],
-        momentum=0.9,
-        nesterov=True,
-        weight_decay=s['weight_decay'])
+    optim = torch.optim.AdamW(
+        model.parameters(), lr=s['lr'], weight_decay=s['weight_decay'])
     sched = torch.optim.lr_scheduler.LambdaLR(
         optim, lambda i: min((i + 1) / warmup, 0.5 *
                              (1 + math.cos(math.pi * i / total))))
@@ -177,7 +173,7 @@ def evaluate(model, images, labels, norm, batch_size=256) -> dict:
     return dict(accuracy=float(hits.mean()), per_class=per_class)
 
 
-def run_settings(width: int, config: str = MODEL_CONFIG, **knobs) -> dict:
+def run_settings(width: int, config: str = None, **knobs) -> dict:
     """All that decides a run: the ``KNOBS`` (defaults for those not
     given), the width, the trunk config and the normalisation, as plain
     JSON types (they are compared with an existing output's).
@@ -188,25 +184,24 @@ def run_settings(width: int, config: str = MODEL_CONFIG, **knobs) -> dict:
     settings = {name: knobs.pop(name, d) for name, _, d, _ in KNOBS}
     if knobs:
         raise TypeError(f'unknown settings {sorted(knobs)}')
-    checks = [('--width', width, width >= 1),
-              ('--epochs', settings['epochs'], settings['epochs'] >= 1),
-              ('--batch-size', settings['batch_size'],
-               settings['batch_size'] >= 2),
-              ('--img-size', settings['img_size'],
-               32 <= settings['img_size'] <= 128),
-              ('--lr', settings['lr'], settings['lr'] > 0)]
-    for name, value, ok in checks:
+    least = max(len(CLS_CLASSES), settings['batch_size'])
+    rules = {
+        'width': (width >= 1, '>= 1'),
+        'epochs': (settings['epochs'] >= 1, '>= 1'),
+        'batch_size': (settings['batch_size'] >= 2, '>= 2 (BN)'),
+        'img_size': (32 <= settings['img_size'] <= 128, 'in [32, 128]'),
+        'lr': (settings['lr'] > 0, '> 0'),
+        'num_images': (settings['num_images'] >= least, f'>= {least} (one '
+                       'image per class and one batch)'),
+        'num_val': (settings['num_val'] >= least, f'>= {least}'),
+    }
+    for key, (ok, rule) in rules.items():
         if not ok:
-            raise ConfigError(f'{name} {value} is out of range; use --width '
-                              '>= 1, --epochs >= 1, --batch-size >= 2 (BN), '
-                              '--img-size in [32, 128], --lr > 0')
-    for name in ('num_images', 'num_val'):
-        if settings[name] < max(len(CLS_CLASSES), settings['batch_size']):
-            raise ConfigError(
-                f"--{name.replace('_', '-')} {settings[name]} is too small; "
-                f'use at least {len(CLS_CLASSES)} (one per class) and at '
-                f"least --batch-size ({settings['batch_size']})")
-    backbone, norm = trunk_config(config, width)
+            value = width if key == 'width' else settings[key]
+            raise ConfigError(f"--{key.replace('_', '-')} {value} is out of "
+                              f'range; use a value {rule}')
+    backbone, norm = trunk_config(
+        config or osp.join(ROOT, MODEL_CONFIG), width)
     settings.update(width=width, backbone=backbone, norm=norm)
     return json.loads(json.dumps(settings))
 
@@ -229,8 +224,10 @@ def existing_run(out: str, settings: dict):
         raise CheckpointError(
             f'{out} exists but is not a pre-trained trunk ({exc!r:.80}); '
             'choose another --out, or pass --force to replace it') from None
-    diff = [f'{k}={old.get(k)!r} (asked: {v!r})' for k, v in settings.items()
-            if old.get(k) != v]
+    diff = [
+        f'{k}={old.get(k)!r} (asked: {v!r})' for k, v in settings.items()
+        if old.get(k) != v
+    ]
     if diff:
         raise ConfigError(
             f'{out} holds a trunk pre-trained with other settings: '
@@ -249,7 +246,8 @@ def pretrain_trunk(out: str, settings: dict, log=print) -> dict:
     """
     s, start = settings, time.perf_counter()
     data = {
-        split: generate_cls_split(
+        split:
+        generate_cls_split(
             split, s[key], seed=s['seed'], img_size=s['img_size'])
         for split, key in (('train', 'num_images'), ('val', 'num_val'))
     }
@@ -258,7 +256,14 @@ def pretrain_trunk(out: str, settings: dict, log=print) -> dict:
         f'{gen_s:.0f} s')
     torch.manual_seed(s['seed'])
     model = TrunkClassifier(s['backbone'], len(CLS_CLASSES))
-    model.backbone.init_weights()  # MMDetection's ResNet initialisation
+    # MMDetection's ResNet initialisation, without its per-parameter log.
+    logger = MMLogger.get_current_instance()
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    try:
+        model.backbone.init_weights()
+    finally:
+        logger.setLevel(level)
     train(model, *data['train'], s['norm'], s, log)
     result = evaluate(model, *data['val'], s['norm'])
     meta = dict(
@@ -271,52 +276,3 @@ def pretrain_trunk(out: str, settings: dict, log=print) -> dict:
     state = {PREFIX + k: v for k, v in model.backbone.state_dict().items()}
     atomic_torch_save(dict(state_dict=state, meta=meta), out)
     return meta
-
-
-class _Parser(argparse.ArgumentParser):
-    """Bad arguments end in one ``error: ...`` line (no usage dump)."""
-
-    def error(self, message):
-        raise SystemExit(f'error: {message}; see --help')
-
-
-def parse_args(argv=None):
-    parser = _Parser(description=__doc__.split('\n')[0])
-    parser.add_argument(
-        '--width', type=int, required=True,
-        help='base_channels of the trunk (32: teacher, 8: student)')
-    parser.add_argument(
-        '--out', help='checkpoint (default: work_dirs/pretrain/r18wW.pth)')
-    parser.add_argument(
-        '--config', default=osp.join(ROOT, MODEL_CONFIG),
-        help='config whose model.backbone is the trunk (default: '
-        f'{MODEL_CONFIG})')
-    for name, kind, default, text in KNOBS:
-        parser.add_argument(
-            '--' + name.replace('_', '-'), type=kind, default=default,
-            help=f'{text} (default: {default})')
-    parser.add_argument(
-        '--force', action='store_true',
-        help='retrain even if OUT holds this run, replace OUT if not')
-    return parser.parse_args(argv)
-
-
-def main(argv=None) -> int:
-    args = parse_args(argv)
-    out = args.out or f'work_dirs/pretrain/r18w{args.width}.pth'
-    knobs = {name: getattr(args, name) for name, *_ in KNOBS}
-    with exit_on_user_error():
-        settings = run_settings(args.width, args.config, **knobs)
-        meta = None if args.force else existing_run(out, settings)
-        if meta is not None:
-            print(f'{out} already holds this pre-trained trunk (held-out '
-                  f"accuracy {meta['val_accuracy']:.3f}); skipped. Pass "
-                  '--force to retrain it.')
-            return 0
-    print(f'Pre-training the width-{args.width} trunk to {out} with '
-          f'{knobs}', flush=True)
-    meta = pretrain_trunk(out, settings, log=lambda m: print(m, flush=True))
-    print(f"Wrote {out}: held-out accuracy {meta['val_accuracy']:.3f} "
-          f"({settings['num_val']} images), {meta['seconds']['total']:.0f} s "
-          f"({meta['threads']} threads).")
-    return 0
