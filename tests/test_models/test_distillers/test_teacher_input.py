@@ -23,8 +23,9 @@ KD = Config.fromfile(f'{ROOT}/tests/configs/tiny_kd.py').model
 TEACHER = Config.fromfile(f'{ROOT}/tests/configs/tiny_frcnn_teacher.py').model
 RGB = dict(mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375])
 PREPROCESSORS = {
-    # Caffe-style: BGR, mean subtracted, std 1
-    'caffe': dict(mean=[103.53, 116.28, 123.675], std=[1., 1., 1.]),
+    # Caffe-style (py-faster-rcnn's PIXEL_MEANS): BGR, mean subtracted,
+    # std 1
+    'caffe': dict(mean=[102.9801, 115.9465, 122.7717], std=[1., 1., 1.]),
     # raw pixels in the pipeline's (BGR) order
     'pixels': dict(),
 }

@@ -315,3 +315,12 @@ def test_extracted_student_predicts_bit_identically(tmp_path):
         assert torch.equal(a.pred_instances.bboxes, b.pred_instances.bboxes)
         assert torch.equal(a.pred_instances.scores, b.pred_instances.scores)
         assert torch.equal(a.pred_instances.labels, b.pred_instances.labels)
+
+
+@pytest.mark.parametrize('mu', [-0.1, 1.5, float('nan'), '0.5'])
+def test_mu_outside_zero_one_is_refused(mu):
+    with pytest.raises(
+            ValueError,
+            match=r'hard_weight=.* must be a number in '
+            r'\[0, 1\] \(mu of the paper'):
+        MODELS.build(distiller_cfg(hard_weight=mu))
