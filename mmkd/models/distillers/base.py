@@ -41,10 +41,11 @@ class DistillerBase(BaseModel):
         the training set's classes (``dataset_meta``, set before training)
         and the teacher recorded in a resumed checkpoint (its message hub);
         then record this run's teacher for the next checkpoints."""
-        if self.__dict__.get('_run_checked'):
-            return
-        self.__dict__['_run_checked'] = True
         hub = MessageHub.get_current_instance()
+        if self.__dict__.get('_run_checked') or hub.get_info(
+                'loop_stage') != 'train':
+            return  # checked, or outside a runner's training loop
+        self.__dict__['_run_checked'] = True
         if self.teacher_classes is not None:
             meta = hub.get_info('dataset_meta') or {}
             check_classes(

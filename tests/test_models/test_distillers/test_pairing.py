@@ -118,3 +118,28 @@ def test_class_order_of_the_training_set_is_checked(tiny_data, tmp_path,
     assert ("the same classes in another order: class 0 is 'disc' for the "
             "student and 'ring' for the teacher") in message
     assert not list(tmp_path.glob('work/*.pth'))
+
+
+def test_classes_are_checked_only_inside_a_training_loop():
+    """A bare ``loss()`` (tests, benchmarks) ignores the dataset_meta an
+    earlier runner left in MMEngine's current message hub."""
+    from mmdet.testing import demo_mm_inputs
+    from mmengine.logging import MessageHub
+    hub = MessageHub.get_current_instance()
+    hub.update_info('dataset_meta', dict(classes=('a', 'b')))
+    cfg = copy.deepcopy(KD)
+    cfg.teacher = f'{ROOT}/tests/configs/tiny_frcnn_teacher.py'
+    cfg.teacher_ckpt = None
+    with pytest.warns(UserWarning, match='teacher_ckpt is None'):
+        model = MODELS.build(cfg)
+    assert model.teacher_classes[:2] == ('disc', 'ring')
+    data = model.data_preprocessor(
+        demo_mm_inputs(2, [(3, 64, 64)] * 2, num_classes=6), True)
+    model.loss(data['inputs'], data['data_samples'])  # no error
+    hub.update_info('loop_stage', 'train')
+    try:
+        with pytest.raises(ValueError, match='different classes: class 0'):
+            model.loss(data['inputs'], data['data_samples'])
+    finally:
+        hub.pop_info('loop_stage')
+        hub.pop_info('dataset_meta')
