@@ -18,7 +18,8 @@ from mmengine.config import Config
 from mmkd.utils.config_paths import load_config_file, zoo_checkpoint_url
 from mmkd.utils.errors import ConfigError
 from .probe import (FeatureLevel, anchors_desc, build_detector, coder_desc,
-                    dataset_classes, feature_levels, roi_box_desc)
+                    dataset_classes, feature_levels, normalisation,
+                    roi_box_desc)
 
 
 @dataclass
@@ -198,9 +199,7 @@ def plan_distillation(teacher: str,
     ckpt, ckpt_note = default_checkpoint(t_det, teacher_ckpt)
     plan = KDPlan(t_det, s_det, ckpt, ckpt_note, hints, hint_note,
                   switched_off_terms(t_det, s_det))
-    from mmkd.models.distillers.teacher_input import TeacherInput
-    if TeacherInput(s_det.model.data_preprocessor,
-                    t_det.model.data_preprocessor).renorm is not None:
+    if normalisation(t_det.model) != normalisation(s_det.model):
         plan.notes.append('the two normalise images differently (mean, std '
                           'or channel order): the teacher gets the batch '
                           'normalised its own way')

@@ -75,6 +75,16 @@ def anchors_desc(detector: nn.Module) -> Tuple:
                 for a in gen.base_anchors))
 
 
+def normalisation(detector: nn.Module) -> Tuple:
+    """Mean, std and channel flip of the detector's data preprocessor."""
+    pre = detector.data_preprocessor
+    if not getattr(pre, '_enable_normalize', False):
+        return (None, None, bool(getattr(pre, '_channel_conversion', False)))
+    return (tuple(pre.mean.flatten().tolist()),
+            tuple(pre.std.flatten().tolist()),
+            bool(getattr(pre, '_channel_conversion', False)))
+
+
 def dataset_classes(cfg: Config) -> Optional[tuple]:
     """The training set's class names (its ``metainfo``, else its type's
     defaults); None when they cannot be told."""

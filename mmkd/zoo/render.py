@@ -76,9 +76,12 @@ def distill_losses(plan: KDPlan) -> List[str]:
             "All five terms of the paper apply: the same anchors (the RPN "
             'terms are per anchor) and the same box coding (the bounded '
             'regression compares deltas).', INDENT)
-    lines = []
+    by_reason = {}
     for name, why in plan.off.items():
-        lines += comment(f'{name} off: {why}.', INDENT)
+        by_reason.setdefault(why, []).append(name)
+    lines = []
+    for why, names in by_reason.items():
+        lines += comment(f'{", ".join(names)} off: {why}.', INDENT)
     nones = ', '.join(f'{name}=None' for name in plan.off)
     return lines + [
         f'{INDENT}distill_losses=dict(',
@@ -88,10 +91,12 @@ def distill_losses(plan: KDPlan) -> List[str]:
 
 def hints_and_adapters(plan: KDPlan) -> List[str]:
     num = len(plan.hints)
+    total = (f'the {num} levels add up to {num} x gamma'
+             if num > 1 else 'one level, one gamma')
     lines = comment(
         f"Hints: {plan.hint_note}. Each is the paper's hint term (gamma, a "
-        f'mean over the positions and channels of its level): {num} '
-        f'level(s) add up to {num} x gamma.', INDENT)
+        f'mean over the positions and channels of its level): {total}.',
+        INDENT)
     lines.append(f'{INDENT}hint_levels=[')
     lines += [
         f'{INDENT}    ({s.index}, {t.index}),  # stride {s.stride}: '

@@ -83,13 +83,15 @@ def test_terms_a_pair_cannot_use_are_switched_off(tmp_path, tiny_teacher):
     student = student_variant(
         tmp_path, 'other_coding',
         dict(
+            data_preprocessor=dict(mean=[0, 0, 0], std=[255, 255, 255]),
             rpn_head=dict(anchor_generator=dict(scales=[8])),
             roi_head=dict(bbox_head=dict(reg_class_agnostic=True))))
     out = tmp_path / 'kd.py'
     make(TEACHER, student, '--teacher-ckpt', tiny_teacher, '--out', out)
     text = out.read_text()
-    assert '# rpn_kd off: the RPNs use different anchors' in text
+    assert '# rpn_kd, rpn_reg off: the RPNs use different anchors' in text
     assert '# rcn_reg off: the RoI heads encode boxes differently' in text
+    assert '# Note: the two normalise images differently' in text
     cfg = Config.fromfile(out)
     init_default_scope('mmkd')
     model = MODELS.build(cfg.model)
