@@ -123,9 +123,11 @@ def test_class_order_of_the_training_set_is_checked(tiny_data, tmp_path,
 def test_classes_are_checked_only_inside_a_training_loop():
     """A bare ``loss()`` (tests, benchmarks) ignores the dataset_meta an
     earlier runner left in MMEngine's current message hub."""
+    import uuid
+
     from mmdet.testing import demo_mm_inputs
     from mmengine.logging import MessageHub
-    hub = MessageHub.get_current_instance()
+    hub = MessageHub.get_instance(uuid.uuid4().hex)  # now the current hub
     hub.update_info('dataset_meta', dict(classes=('a', 'b')))
     cfg = copy.deepcopy(KD)
     cfg.teacher = f'{ROOT}/tests/configs/tiny_frcnn_teacher.py'
@@ -140,6 +142,6 @@ def test_classes_are_checked_only_inside_a_training_loop():
     try:
         with pytest.raises(ValueError, match='different classes: class 0'):
             model.loss(data['inputs'], data['data_samples'])
-    finally:
+    finally:  # leave an inert current hub to the next tests
         hub.pop_info('loop_stage')
         hub.pop_info('dataset_meta')
