@@ -1,7 +1,10 @@
 """CPU DDP (gloo, 2 processes): the same losses and update as single
-processes, and one failing rank ends the whole job."""
+processes, one failing rank ends the whole job, and a job killed with
+SIGKILL resumes to the weights of the uninterrupted job."""
 import datetime
 import os
+import os.path as osp
+import random
 import signal
 import subprocess
 import time
@@ -11,27 +14,27 @@ import torch
 from mmengine.config import Config
 
 from mmkd.engine import launch
-from mmkd.testing import (KD_FAULTS_CONFIG, PYTHON, ROOT, free_port,
-                          kd_train_options, load_tool)
+from mmkd.testing import (KD_FAULTS_CONFIG, PYTHON, ROOT, data_options,
+                          free_port, kd_train_options, load_tool)
 
 train_tool = load_tool('train')
+# No validation where a test does not need it (it costs time).
+NO_VAL = ['val_dataloader=None', 'val_cfg=None', 'val_evaluator=None']
 
 
-def _dist_train(work_dir, options, env, timeout):
-    """tools/dist_train.sh with 2 processes; ``(returncode, output,
-    seconds)``. The whole process group is killed if it overruns."""
+def _start(work_dir, options, env, resume=False):
+    """Start tools/dist_train.sh with 2 processes, in its own session."""
     args = [
         'bash', 'tools/dist_train.sh', KD_FAULTS_CONFIG, '2', '--work-dir',
         str(work_dir), '--cfg-options', *options
-    ]
+    ] + (['--resume'] if resume else [])
     env = dict(
         os.environ,
         OMP_NUM_THREADS='1',
         PORT=free_port(),
         PYTHON=PYTHON,
         **env)
-    start = time.monotonic()
-    proc = subprocess.Popen(
+    return subprocess.Popen(
         args,
         cwd=ROOT,
         env=env,
@@ -39,10 +42,17 @@ def _dist_train(work_dir, options, env, timeout):
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         start_new_session=True)
+
+
+def _dist_train(work_dir, options, env, timeout, resume=False):
+    """tools/dist_train.sh with 2 processes; ``(returncode, output,
+    seconds)``. The whole process group is killed if it overruns."""
+    start = time.monotonic()
+    proc = _start(work_dir, options, env, resume)
     try:
         output, _ = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
+        _kill_all(proc)
         output, _ = proc.communicate()
         pytest.fail(f'the job was still running after {timeout} s:\n'
                     f'{output[-3000:]}')
@@ -64,7 +74,7 @@ def _single_process(k, options, tmp_path, monkeypatch):
     monkeypatch.setenv('MMKD_TEST_RECORD', str(record))
     train_tool.main([
         KD_FAULTS_CONFIG, '--work-dir',
-        str(tmp_path / f'run{k}'), '--cfg-options', *options,
+        str(tmp_path / f'run{k}'), '--cfg-options', *options, *NO_VAL,
         f'train_dataloader.dataset.indices=[{k}]',
         f'experiment_name=single{k}_{tmp_path.name}',
         f'visualizer.name=single{k}_{tmp_path.name}'
@@ -91,7 +101,7 @@ def test_ddp_matches_single_processes(tiny_data, tiny_teacher, tmp_path,
     (tmp_path / 'ddp').mkdir()
     code, output, _ = _dist_train(
         tmp_path / 'ddp_run',
-        options, {'MMKD_TEST_RECORD': str(tmp_path / 'ddp')},
+        options + NO_VAL, {'MMKD_TEST_RECORD': str(tmp_path / 'ddp')},
         timeout=300)
     assert code == 0, output[-3000:]
     ddp = [torch.load(tmp_path / 'ddp' / f'rank{r}.pth') for r in (0, 1)]
@@ -132,7 +142,7 @@ def test_a_failing_rank_stops_the_job(tiny_data, tiny_teacher, tmp_path,
     ]
     code, output, seconds = _dist_train(
         tmp_path,
-        options,
+        options + NO_VAL,
         {'MMKD_TEST_FAIL_RANK': '1:1' + (':hang' if fault == 'hang' else '')},
         timeout=240)
     assert code != 0
@@ -158,3 +168,75 @@ def test_gloo_timeout_comes_from_the_config(monkeypatch):
         dict(backend='gloo', timeout=datetime.timedelta(seconds=45))
     ]
     assert cfg.model_wrapper_cfg.device_ids is None
+
+
+def _descendants(pid: int) -> list:
+    """The processes below ``pid`` (torchrun starts its workers in
+    sessions of their own, so killing its group does not reach them)."""
+    parents = {}
+    for entry in filter(str.isdigit, os.listdir('/proc')):
+        try:
+            with open(f'/proc/{entry}/stat') as f:
+                stat = f.read()
+        except OSError:  # not a process, or it is gone
+            continue
+        parents.setdefault(int(stat.rsplit(')', 1)[1].split()[1]),
+                           []).append(int(entry))
+    found, todo = [], [pid]
+    while todo:
+        children = parents.get(todo.pop(), [])
+        found += children
+        todo += children
+    return found
+
+
+def _kill_when_parked(proc, marker, timeout=300):
+    """SIGKILL the job and all its processes once a rank is parked."""
+    deadline = time.monotonic() + timeout
+    while not osp.exists(marker) and proc.poll() is None:
+        assert time.monotonic() < deadline, 'the job never got there'
+        time.sleep(0.1)
+    assert proc.poll() is None, proc.communicate()[0][-3000:]
+    _kill_all(proc)
+    proc.communicate()
+
+
+def _kill_all(proc):
+    """SIGKILL ``proc`` and every process below it."""
+    for pid in _descendants(proc.pid) + [proc.pid]:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def test_ddp_sigkill_at_a_random_iteration_then_resume(tiny_data, tiny_teacher,
+                                                       tmp_path):
+    # 2 epochs of 2 iterations (4 images, batch 1 per rank), validation
+    # after each epoch: the killed job resumes from epoch_1.pth, saved
+    # before the first validation, which must not have moved the random
+    # streams the uninterrupted job trains epoch 2 with.
+    options = data_options(tiny_data) + [
+        f'model.teacher_ckpt={tiny_teacher}', 'train_dataloader.batch_size=1',
+        'train_cfg.max_epochs=2'
+    ]
+    kill_at = random.choice([2, 3])  # an iteration of epoch 2 (from 0)
+    code, output, _ = _dist_train(tmp_path / 'whole', options, {}, 300)
+    assert code == 0, output[-3000:]
+    marker = tmp_path / 'marker'
+    proc = _start(tmp_path / 'killed', options, {
+        'MMKD_TEST_PAUSE_AT_ITER': str(kill_at),
+        'MMKD_TEST_MARKER': str(marker)
+    })
+    _kill_when_parked(proc, marker)
+    assert sorted(p.name for p in (tmp_path / 'killed').glob('*.pth')) == [
+        'epoch_1.pth'
+    ], f'killed at iteration {kill_at}'
+    code, output, _ = _dist_train(
+        tmp_path / 'killed', options, {}, 300, resume=True)
+    assert code == 0, output[-3000:]
+    assert 'resumed epoch: 1, iter: 2' in output
+    whole = torch.load(tmp_path / 'whole' / 'epoch_2.pth')['state_dict']
+    resumed = torch.load(tmp_path / 'killed' / 'epoch_2.pth')['state_dict']
+    for key, value in whole.items():
+        assert torch.equal(value, resumed[key]), (key, kill_at)

@@ -1,10 +1,10 @@
 """Kill a distillation run with SIGKILL and resume it: same final weights.
 
 The runs are ``tools/train.py tests/configs/tiny_kd_faults.py``: 3 epochs of 2
-iterations, a checkpoint per epoch, seed 0, deterministic kernels, no
-data loader workers and no validation (it would draw random numbers between
-epochs). ``mmkd/testing/faults.py`` parks the child process at a chosen
-point so that the kill lands there every time.
+iterations, a checkpoint per epoch, validation after every epoch (as in the
+shipped configs), seed 0, deterministic kernels, no data loader workers.
+``mmkd/testing/faults.py`` parks the child process at a chosen point so that
+the kill lands there every time.
 """
 import os
 import os.path as osp
@@ -19,8 +19,7 @@ import torch
 import mmkd  # noqa: F401  (allow-lists MMEngine's checkpoint types)
 from mmkd.engine.atomic_backend import atomic_write
 from mmkd.engine.checkpoint import latest_checkpoint
-from mmkd.testing import (KD_FAULTS_CONFIG, PYTHON, ROOT, kd_train_options,
-                          run_tool)
+from mmkd.testing import KD_FAULTS_CONFIG, PYTHON, ROOT, data_options, run_tool
 
 
 def _train(work_dir, options, resume=False):
@@ -31,7 +30,7 @@ def _train(work_dir, options, resume=False):
     return args + ['--resume'] if resume else args
 
 
-def _run_until_parked(args, marker, env, timeout=120):
+def _run_until_parked(args, marker, env, timeout=300):
     """Start ``args``; once the child wrote ``marker`` (it is parked
     there), SIGKILL it. Returns what the marker says."""
     env = dict(
@@ -60,8 +59,8 @@ def _assert_same_training_state(expected_path, actual_path):
     assert expected['state_dict'].keys() == actual['state_dict'].keys()
     for key, value in expected['state_dict'].items():
         # Bitwise: CPU kernels with a fixed thread count are deterministic,
-        # and RNGStateHook restores every generator (without it the
-        # weights differ by up to ~0.26).
+        # RNGStateHook restores every generator (without it the weights
+        # differ by up to ~0.26) and keeps validation off them.
         assert torch.equal(value, actual['state_dict'][key]), key
     for idx, state in expected['optimizer']['state'].items():
         assert torch.equal(
@@ -77,7 +76,8 @@ def _final_names(work_dir):
 
 @pytest.fixture(scope='module')
 def options(tiny_data, tiny_teacher):
-    return kd_train_options(tiny_data, tiny_teacher)
+    # Every split: validation runs after each epoch.
+    return data_options(tiny_data) + [f'model.teacher_ckpt={tiny_teacher}']
 
 
 @pytest.fixture(scope='module')
