@@ -1,7 +1,6 @@
 """Helpers shared by the dataset converters (COCO json output, counters)."""
 import json
 import logging
-import os
 import os.path as osp
 from collections import Counter
 from typing import List, Optional, Sequence, Tuple
@@ -53,11 +52,10 @@ def coco_annotation(ann_id: int, image_id: int, category_id: int,
 
 
 def write_json(coco: dict, path: str) -> None:
-    """Write ``coco`` to ``path``, creating the folder."""
-    folder = osp.dirname(osp.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    with open(path, 'w') as f:
-        json.dump(coco, f)
+    """Write ``coco`` to ``path`` atomically (a temporary file, renamed:
+    never half a file under ``path``), creating the folder."""
+    from mmkd.engine.atomic_backend import atomic_write
+    atomic_write(json.dumps(coco).encode(), path)
 
 
 def read_id_list(path: str) -> List[str]:
