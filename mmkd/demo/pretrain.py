@@ -21,6 +21,10 @@ AlexNet configs load their ImageNet trunks (or, at the backbone level,
 ``init_cfg=dict(type='Pretrained', checkpoint=OUT, prefix='backbone.')``).
 ``meta`` holds the settings and the held-out accuracy. An existing output
 with the same settings is kept (``--force`` retrains).
+
+Measured with the defaults (12000 images, 4 epochs, one thread): held-out
+accuracy 0.794 for width 32 (5.8 min of CPU) and 0.618 for width 8 (1.9 min,
+still rising: more ``--epochs`` pay off at this width); chance is 1 / 12.
 """
 import json
 import logging
