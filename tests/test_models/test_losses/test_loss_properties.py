@@ -153,7 +153,8 @@ def test_hint_finite_non_negative_order_invariant(d):
             d['student'][perm],
             d['teacher'][perm],
             reduction_override=reduction)
-        torch.testing.assert_close(value, permuted)
+        # float32 sums in another order: equal up to rounding
+        torch.testing.assert_close(value, permuted, rtol=1e-5, atol=1e-6)
 
 
 @SETTINGS
