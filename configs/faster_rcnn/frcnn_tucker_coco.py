@@ -15,10 +15,11 @@
 #       work_dirs/frcnn_alexnet_coco/epoch_12.pth work_dirs/tucker \
 #       --ranks conv2=32,64 conv3=96,128 conv4=192,96 conv5=128,96
 # which writes work_dirs/tucker/frcnn_alexnet_coco_tucker.{py,pth} with
-# exactly the ranks below (`--method vbmf` instead of `--ranks` picks data-
-# driven ranks as Kim et al. do; copy them here if you use it).
+# exactly the ranks of configs/_base_/models/faster_rcnn_tucker_c4.py
+# (`--method vbmf` instead of `--ranks` picks data-driven ranks as Kim et
+# al. do; put them there if you use it).
 _base_ = [
-    '../_base_/models/faster_rcnn_alexnet_c4.py',
+    '../_base_/models/faster_rcnn_tucker_c4.py',
     '../_base_/datasets/coco_detection.py',
     '../_base_/schedules/schedule_1x.py', '../_base_/default_runtime.py'
 ]
@@ -27,12 +28,4 @@ model = dict(
     init_cfg=dict(
         type='Pretrained',
         checkpoint='work_dirs/tucker/frcnn_alexnet_coco_tucker.pth'),
-    backbone=dict(
-        # Tucker-2 ranks (R_in, R_out) of conv2-conv5 (conv1, with 3 input
-        # channels, is kept). Ours, not Kim et al.'s: R_in = C_in / 2 and
-        # R_out ~ C_out / 3 (multiples of 32) of torchvision's AlexNet
-        # (64-192-384-256-256 channels), 2.44M -> 0.68M conv parameters.
-        tucker_ranks=dict(
-            conv2=[32, 64], conv3=[96, 128], conv4=[192, 96],
-            conv5=[128, 96])),
     roi_head=dict(bbox_head=dict(num_classes=80)))  # the 80 COCO classes

@@ -6,10 +6,6 @@ _base_ = [
     '../_base_/datasets/coco_detection.py',
     '../_base_/schedules/schedule_1x.py', '../_base_/default_runtime.py'
 ]
+# ImageNet weights: the trunk's base model config (init_cfg).
 model = dict(
-    # ImageNet VGG16 (torchvision's vgg16-397923af.pth) as conv1_1-
-    # conv5_3 and fc6 / fc7 of the detector, written by
-    #   python tools/model_converters/pretrained_to_mmkd.py \
-    #       vgg16-397923af.pth checkpoints/vgg16_mmkd.pth --arch vgg16
-    init_cfg=dict(type='Pretrained', checkpoint='checkpoints/vgg16_mmkd.pth'),
     roi_head=dict(bbox_head=dict(num_classes=80)))  # the 80 COCO classes

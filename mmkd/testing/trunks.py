@@ -18,6 +18,7 @@ def tiny_overrides(arch: str, num_classes: int = 3) -> str:
     """Config text shrinking the arch's base model (appended to a file)."""
     c5 = C5[arch]
     return (f"model = dict(\n"
+            f"    init_cfg=None,  # no ImageNet checkpoint in the tests\n"
             f"    backbone=dict(width_mult={WIDTH}, init_cfg=None),\n"
             f"    rpn_head=dict(in_channels={c5}, feat_channels=16),\n"
             f"    roi_head=dict(\n"

@@ -1,11 +1,15 @@
 # Faster R-CNN with an AlexNet trunk (torchvision layout 64-192-384-256-256),
 # a student of the paper: RPN and RoI head on conv5 (stride 16), fc6 / fc7 as
 # `roi_head.bbox_head.shared_fcs.0/1`.
-# ImageNet weights: tools/model_converters/pretrained_to_mmkd.py
-# --arch alexnet writes a whole-detector checkpoint; use it as
-#   model = dict(init_cfg=dict(type='Pretrained', checkpoint='<file>'))
 _base_ = './faster_rcnn_c4.py'
 model = dict(
+    # ImageNet AlexNet (torchvision's alexnet-owt-7be5be79.pth) as
+    # conv1-conv5 and fc6 / fc7 of the detector, written by
+    #   python tools/model_converters/pretrained_to_mmkd.py \
+    #       alexnet-owt-7be5be79.pth checkpoints/alexnet_mmkd.pth \
+    #       --arch alexnet
+    init_cfg=dict(
+        type='Pretrained', checkpoint='checkpoints/alexnet_mmkd.pth'),
     backbone=dict(
         type='AlexNet',
         style='torchvision',  # 'caffe': the 96-256-384-384-256 BVLC model

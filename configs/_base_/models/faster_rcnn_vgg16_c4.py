@@ -1,11 +1,13 @@
 # Faster R-CNN with a VGG16 trunk (Ren et al., NIPS 2015), the paper's
 # teacher: RPN and RoI head on conv5_3 (stride 16), fc6 / fc7 as
 # `roi_head.bbox_head.shared_fcs.0/1`.
-# ImageNet weights: tools/model_converters/pretrained_to_mmkd.py --arch vgg16
-# writes a whole-detector checkpoint; use it as
-#   model = dict(init_cfg=dict(type='Pretrained', checkpoint='<file>'))
 _base_ = './faster_rcnn_c4.py'
 model = dict(
+    # ImageNet VGG16 (torchvision's vgg16-397923af.pth) as conv1_1-conv5_3
+    # and fc6 / fc7 of the detector, written by
+    #   python tools/model_converters/pretrained_to_mmkd.py \
+    #       vgg16-397923af.pth checkpoints/vgg16_mmkd.pth --arch vgg16
+    init_cfg=dict(type='Pretrained', checkpoint='checkpoints/vgg16_mmkd.pth'),
     backbone=dict(
         type='VGG16',
         # conv1_x, conv2_x not fine-tuned (Girshick, ICCV 2015, Sec. 4.5).

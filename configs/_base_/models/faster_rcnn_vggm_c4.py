@@ -1,12 +1,20 @@
 # Faster R-CNN with a VGG-M trunk (Chatfield et al., BMVC 2014), a student
 # of the paper: RPN and RoI head on conv5 (stride 16), fc6 / fc7 as
 # `roi_head.bbox_head.shared_fcs.0/1`.
-# VGG-M weights exist as Caffe models (VGG_CNN_M): convert them with
-# pretrained_to_mmkd.py --arch vggm --layout caffe. Caffe models expect BGR
-# mean-subtracted input with std 1: for them set data_preprocessor to
-# mean=[103.939, 116.779, 123.68], std=[1., 1., 1.], bgr_to_rgb=False.
 _base_ = './faster_rcnn_c4.py'
 model = dict(
+    # ImageNet VGG-M (the Caffe VGG_CNN_M model, converted to a PyTorch
+    # state dict) as conv1-conv5 and fc6 / fc7, written by
+    #   python tools/model_converters/pretrained_to_mmkd.py \
+    #       vgg_cnn_m.pth checkpoints/vggm_mmkd.pth --arch vggm \
+    #       --layout caffe
+    init_cfg=dict(type='Pretrained', checkpoint='checkpoints/vggm_mmkd.pth'),
+    # Caffe weights expect BGR input with the ImageNet mean subtracted and
+    # no scaling.
+    data_preprocessor=dict(
+        mean=[103.939, 116.779, 123.68],
+        std=[1.0, 1.0, 1.0],
+        bgr_to_rgb=False),
     backbone=dict(
         type='VGGM',
         # conv1 not fine-tuned (Girshick, ICCV 2015, Sec. 4.5: models S / M).
