@@ -6,22 +6,32 @@ Examples::
     python tools/train.py CONFIG --resume            # latest in work dir
     python tools/train.py CONFIG --resume PATH.pth   # a given checkpoint
     tools/dist_train.sh CONFIG 4 --cfg-options train_dataloader.batch_size=2
+
+Everything that can be checked is checked before the runner starts (and
+before it prints the environment and the config): the config's keys and
+values, the work dir (an earlier run's checkpoints are never overwritten),
+the checkpoint to resume from (a complete training checkpoint of this
+model), the model itself (built once) and the annotation files. A mistake
+ends in one line, ``error: ...``, that names the value and the fix.
 """
-import argparse
-import os.path as osp
 
 from mmengine.config import Config
 
-from mmkd.engine.checkpoint import latest_checkpoint
-from mmkd.engine.launch import (add_launch_args, build_runner, configure_amp,
-                                parse_launch_args, set_work_dir,
-                                setup_launcher, teardown_launcher)
-from mmkd.utils.config_check import check_model_config, load_config
-from mmkd.utils.errors import exit_on_user_error
+from mmkd.datasets.data_check import check_datasets
+from mmkd.engine.checkpoint import (check_state_dict, checkpoint_state_dict,
+                                    latest_checkpoint, read_checkpoint)
+from mmkd.engine.launch import (ToolParser, add_launch_args, build_runner,
+                                check_model, check_work_dir, configure_amp,
+                                parse_launch_args, read_resume_checkpoint,
+                                set_work_dir, setup_launcher,
+                                teardown_launcher)
+from mmkd.utils.config_check import (check_model_config, check_run_values,
+                                     load_config)
+from mmkd.utils.errors import ConfigError, exit_on_user_error
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description='Train a detector')
+    parser = ToolParser(description='Train a detector')
     parser.add_argument('config', help='train config file path')
     parser.add_argument(
         '--amp',
@@ -39,6 +49,11 @@ def parse_args(argv=None):
         const='auto',
         help='resume from PATH, or from the latest checkpoint in the work '
         'dir when no path is given')
+    parser.add_argument(
+        '--allow-partial',
+        action='store_true',
+        help='resume from a checkpoint whose keys or shapes differ from the '
+        'model (the missing weights keep their initialisation)')
     add_launch_args(parser)
     return parse_launch_args(parser, argv)
 
@@ -55,29 +70,59 @@ def apply_args(cfg: Config, args) -> Config:
                 'error: --auto-scale-lr needs `auto_scale_lr = dict('
                 'base_batch_size=...)` in the config')
         cfg.auto_scale_lr.enable = True
+    if args.resume is None and cfg.get('resume', False):
+        # `resume = True` in the config means the same as the option.
+        args.resume = cfg.get('load_from') or 'auto'
     if args.resume == 'auto':
         # The newest complete checkpoint, even if MMEngine's last_checkpoint
-        # pointer was cut short by a crash (None: start from scratch).
-        cfg.resume = True
-        cfg.load_from = latest_checkpoint(cfg.work_dir)
+        # pointer was cut short by a crash (None: a new run).
+        path = latest_checkpoint(cfg.work_dir)
+        cfg.resume = path is not None
+        cfg.load_from = path or cfg.get('load_from')
     elif args.resume is not None:
-        if not osp.isfile(args.resume):
-            raise SystemExit(f'error: --resume {args.resume}: no such file')
         cfg.resume = True
         cfg.load_from = args.resume
     cfg.launcher = args.launcher
     return cfg
 
 
+def check_resume(cfg: Config, model_shapes: dict, allow_partial: bool):
+    """The checkpoint to resume from fits the model; ``load_from`` (the
+    weights a new run starts from) can be read."""
+    if not cfg.get('resume', False):
+        if cfg.get('load_from'):
+            read_checkpoint(cfg.load_from, 'load_from')
+        check_work_dir(cfg.work_dir, None)
+        return
+    checkpoint = read_resume_checkpoint(cfg.load_from)
+    check_work_dir(cfg.work_dir, checkpoint['meta'])
+    if not allow_partial:
+        check_state_dict(
+            model_shapes,
+            checkpoint_state_dict(checkpoint),
+            source=f'--resume {cfg.load_from!r}',
+            target='model',
+            fix='Resume with the config that wrote it, or pass '
+            '--allow-partial to load only the matching weights.')
+
+
 def main(argv=None):
     args = parse_args(argv)
-    cfg = load_config(args.config, args.cfg_options)
-    cfg = apply_args(cfg, args)
     # Bad configs, data files and checkpoints are reported as
-    # `error: ...` (what is wrong, where, what to do), not as tracebacks.
+    # `error: ...` (what is wrong, where, what to do), not as tracebacks,
+    # and before the runner prints or writes anything.
     with exit_on_user_error():
-        check_model_config(cfg.get('model', {}))
+        cfg = load_config(args.config, args.cfg_options)
+        cfg = apply_args(cfg, args)
+        if 'model' not in cfg:
+            raise ConfigError(f'{args.config} defines no `model`')
+        check_run_values(cfg)
+        check_model_config(cfg.model)
         setup_launcher(cfg, args.launcher)
+        shapes = check_model(cfg)
+        check_resume(cfg, shapes, args.allow_partial)
+        if not args.skip_data_check:
+            check_datasets(cfg, ('train', 'val'))
         runner = build_runner(cfg)
         runner.train()
     teardown_launcher()

@@ -25,7 +25,7 @@ from typing import Dict, Optional
 import numpy as np
 import torch
 
-from mmkd.utils.errors import CheckpointError, ConfigError, MissingFileError
+from mmkd.utils.errors import CheckpointError, MissingFileError
 
 
 def _numpy_globals() -> list:
@@ -157,19 +157,15 @@ def read_checkpoint(path: str, what: str = 'checkpoint') -> dict:
         MissingFileError: no such file.
         CheckpointError: a directory, or not a (complete) checkpoint.
     """
+    remote = '://' in path  # a URL: MMEngine's loader downloads it once
     if osp.isdir(path):
         raise CheckpointError(f'{what} {path!r} is a directory; give a '
                               'checkpoint file (.pth) in it')
-    if not osp.isfile(path):
+    if not remote and not osp.isfile(path):
         raise MissingFileError(f'{what} {path!r}: no such file; check the '
                                'path')
     try:
-        try:
-            checkpoint = torch.load(path, map_location='cpu', mmap=True)
-        except RuntimeError as exc:
-            if 'mmap' not in str(exc):  # the legacy (not zip) format
-                raise
-            checkpoint = torch.load(path, map_location='cpu')
+        checkpoint = _load(path, remote)
     except Exception as exc:  # noqa: BLE001 - re-raised with the path
         reason = ' '.join(f'{type(exc).__name__}: {exc}'.split())
         raise CheckpointError(f'{what} {path!r} cannot be read as a '
@@ -181,6 +177,18 @@ def read_checkpoint(path: str, what: str = 'checkpoint') -> dict:
                               'checkpoint dict; give a .pth written by '
                               'tools/train.py')
     return checkpoint
+
+
+def _load(path: str, remote: bool):
+    if remote:
+        from mmengine.runner.checkpoint import _load_checkpoint
+        return _load_checkpoint(path, map_location='cpu')
+    try:
+        return torch.load(path, map_location='cpu', mmap=True)
+    except RuntimeError as exc:
+        if 'mmap' not in str(exc):  # the legacy (not zip) format loads
+            raise  # without mmap
+        return torch.load(path, map_location='cpu')
 
 
 def checkpoint_state_dict(checkpoint: dict) -> dict:
@@ -255,77 +263,3 @@ def latest_checkpoint(work_dir: str) -> Optional[str]:
         logger='current',
         level=logging.WARNING)
     return newest
-
-
-def check_work_dir(work_dir: str, resume_meta: Optional[dict]) -> None:
-    """Refuse a run that would overwrite an earlier run's checkpoints.
-
-    Args:
-        work_dir (str): where the run writes its checkpoints.
-        resume_meta (dict, optional): ``meta`` of the checkpoint the run
-            resumes from (its ``epoch`` and ``iter``); None for a new run.
-
-    Raises:
-        ConfigError: ``work_dir`` is a file, or holds checkpoints that a new
-            run (or a resume from an older checkpoint) would overwrite.
-    """
-    if osp.exists(work_dir) and not osp.isdir(work_dir):
-        raise ConfigError(f'work_dir {work_dir!r} is a file; give a '
-                          'directory with --work-dir DIR (it is created if '
-                          'it does not exist)')
-    steps = step_checkpoints(work_dir)
-    if resume_meta is None:
-        held = sorted(osp.basename(p) for p in steps)
-        if osp.isfile(osp.join(work_dir, 'last_checkpoint')):
-            held.append('last_checkpoint')
-        if held:
-            raise ConfigError(
-                f'work_dir {work_dir!r} holds the checkpoints of an earlier '
-                f'run ({describe_keys(held, 4)}); continue that run with '
-                '--resume, or start a new one in another directory with '
-                '--work-dir DIR (nothing was overwritten)')
-        return
-    newer = sorted(
-        osp.basename(p) for p, (kind, step) in steps.items()
-        if step > int(resume_meta.get(kind, 0) or 0))
-    if newer:
-        raise ConfigError(
-            f'resuming from epoch {resume_meta.get("epoch")} / iteration '
-            f'{resume_meta.get("iter")} would overwrite the newer '
-            f'checkpoints {describe_keys(newer, 4)} in {work_dir!r}; resume '
-            'from the latest one with --resume (no path), or resume into '
-            'another directory with --work-dir DIR')
-
-
-_TRAINING_KEYS = ('meta', 'optimizer', 'message_hub')
-
-
-def read_resume_checkpoint(path: str) -> dict:
-    """Read the checkpoint ``--resume`` continues from and check that it is
-    a complete training checkpoint.
-
-    Raises:
-        CheckpointError: it cannot be read (naming the previous complete
-            checkpoint next to it, if any), or it is not a training
-            checkpoint (no optimizer state, message hub or epoch / iter).
-    """
-    try:
-        checkpoint = read_checkpoint(path, '--resume')
-    except CheckpointError as exc:
-        previous = previous_complete(path)
-        offer = (f' The previous complete checkpoint is {previous!r}: '
-                 f'resume from it with --resume {previous}'
-                 if previous else ' No earlier complete checkpoint is next '
-                 'to it; start a new run with --work-dir DIR')
-        raise CheckpointError(f'{exc}.{offer}') from None
-    meta = checkpoint.get('meta')
-    missing = [k for k in _TRAINING_KEYS if k not in checkpoint]
-    if not missing and not ('epoch' in meta and 'iter' in meta):
-        missing = ['meta.epoch / meta.iter']
-    if missing:
-        raise CheckpointError(
-            f'--resume {path!r} is not a training checkpoint (it has no '
-            f'{", ".join(missing)}: an exported student, a teacher or a '
-            'converted model?); to train from its weights without resuming, '
-            f'drop --resume and pass --cfg-options load_from={path}')
-    return checkpoint

@@ -1,4 +1,6 @@
-"""Launch helpers shared by ``tools/train.py`` and ``tools/test.py``.
+"""Launch helpers shared by ``tools/train.py`` and ``tools/test.py``:
+arguments, the work dir, the checkpoint to resume from, the model built
+once to check it, CPU DDP and the runner.
 
 The one thing MMEngine does not do for us is distributed training on
 machines without GPUs: its ``init_dist('pytorch')`` calls
@@ -8,15 +10,43 @@ process group is initialised before the Runner (which then skips its own
 initialisation) and the model is wrapped with ``device_ids=None``.
 """
 import argparse
+import copy
 import datetime
+import glob
 import os
+import os.path as osp
+import re
+from typing import Optional
 
 import torch
 import torch.distributed as torch_dist
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
-from mmkd.registry import RUNNERS
+from mmkd.engine.checkpoint import (describe_keys, previous_complete,
+                                    read_checkpoint, step_checkpoints)
+from mmkd.engine.hooks.rng_state_hook import kept_rng_states
+from mmkd.registry import MODELS, RUNNERS
+from mmkd.utils.errors import CheckpointError, ConfigError
+
+
+class ToolParser(argparse.ArgumentParser):
+    """``ArgumentParser`` whose usage errors are one line, ``error: ...``,
+    like every other mistake the tools report (exit status 2)."""
+
+    def error(self, message: str):
+        self.exit(2, f'error: {message}; see {self.prog} --help\n')
+
+
+class CfgOptions(DictAction):
+    """MMEngine's ``DictAction`` that refuses an item without ``=``."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        for item in values:
+            if '=' not in item:
+                parser.error(f'--cfg-options {item!r} is not key=value; '
+                             'e.g. --cfg-options train_cfg.max_epochs=12')
+        super().__call__(parser, namespace, values, option_string)
 
 
 def add_launch_args(parser: argparse.ArgumentParser) -> None:
@@ -26,7 +56,7 @@ def add_launch_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         '--cfg-options',
         nargs='+',
-        action=DictAction,
+        action=CfgOptions,
         help='override settings of the config, key=value pairs in xxx=yyy '
         'format, e.g. train_dataloader.batch_size=2')
     parser.add_argument(
@@ -34,6 +64,10 @@ def add_launch_args(parser: argparse.ArgumentParser) -> None:
         choices=['none', 'pytorch', 'slurm', 'mpi'],
         default='none',
         help='job launcher')
+    parser.add_argument(
+        '--skip-data-check',
+        action='store_true',
+        help='do not check the annotation files and images before running')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
 
 
@@ -137,3 +171,121 @@ def build_runner(cfg: Config) -> Runner:
     if 'runner_type' in cfg:
         return RUNNERS.build(cfg)
     return Runner.from_cfg(cfg)
+
+
+def _build_error(exc: Exception) -> str:
+    """The user's mistake in a registry or argument error of a build, or
+    None for any other error (a bug keeps its traceback)."""
+    # MMEngine prefixes nested build errors with "class `X` in file: ".
+    message = re.sub(r'class `\w+` in [^:]+: ', '', str(exc)).strip('"\'')
+    if isinstance(exc, KeyError) and 'registry' in message:
+        return (f'model: {message.split(". ")[0]}; check the spelling of '
+                'that `type` in the model config')
+    if isinstance(exc, TypeError) and 'unexpected keyword' in message:
+        return (f'model: {message}; remove that key from the model config '
+                'or check its spelling')
+    return None
+
+
+def check_model(cfg: Config) -> dict:
+    """Build the model once, as the Runner will, and return the shapes of
+    its ``state_dict()``.
+
+    Every build-time check (unknown types and arguments, the teacher
+    checkpoint, teacher-student pairing, loss arguments) then fails here,
+    before the Runner writes anything or prints the environment and the
+    config. The random generators are left as they were.
+
+    Returns:
+        dict: ``{key: shape}`` that a checkpoint of this model must hold.
+    """
+    from mmengine.registry import init_default_scope
+    model_cfg = copy.deepcopy(cfg.model)
+    if cfg.get('data_preprocessor') is not None:
+        model_cfg.setdefault('data_preprocessor', cfg.data_preprocessor)
+    init_default_scope(cfg.get('default_scope', 'mmkd'))
+    with kept_rng_states():
+        try:
+            model = MODELS.build(model_cfg)
+        except (KeyError, TypeError) as exc:
+            message = _build_error(exc)
+            if message is None:
+                raise
+            raise ConfigError(message) from None
+    return {k: tuple(v.shape) for k, v in model.state_dict().items()}
+
+
+def check_work_dir(work_dir: str, resume_meta: Optional[dict]) -> None:
+    """Refuse a run that would overwrite an earlier run's checkpoints.
+
+    Args:
+        work_dir (str): where the run writes its checkpoints.
+        resume_meta (dict, optional): ``meta`` of the checkpoint the run
+            resumes from (its ``epoch`` and ``iter``); None for a new run.
+
+    Raises:
+        ConfigError: ``work_dir`` is a file, or holds checkpoints that a new
+            run (or a resume from an older checkpoint) would overwrite.
+    """
+    if osp.exists(work_dir) and not osp.isdir(work_dir):
+        raise ConfigError(f'work_dir {work_dir!r} is a file; give a '
+                          'directory with --work-dir DIR (it is created if '
+                          'it does not exist)')
+    steps = step_checkpoints(work_dir)
+    if resume_meta is None:
+        # What a new run would write: epoch_N / iter_N and best_* (the hook
+        # deletes the previous best one).
+        held = sorted(osp.basename(p) for p in steps) + sorted(
+            osp.basename(p)
+            for p in glob.glob(osp.join(glob.escape(work_dir), 'best_*.pth')))
+        if held:
+            raise ConfigError(
+                f'work_dir {work_dir!r} holds the checkpoints of an earlier '
+                f'run ({describe_keys(held, 4)}); continue that run with '
+                '--resume, or start a new one in another directory with '
+                '--work-dir DIR (nothing was overwritten)')
+        return
+    newer = sorted(
+        osp.basename(p) for p, (kind, step) in steps.items()
+        if step > int(resume_meta.get(kind, 0) or 0))
+    if newer:
+        raise ConfigError(
+            f'resuming from epoch {resume_meta.get("epoch")} / iteration '
+            f'{resume_meta.get("iter")} would overwrite the newer '
+            f'checkpoints {describe_keys(newer, 4)} in {work_dir!r}; resume '
+            'from the latest one with --resume (no path), or resume into '
+            'another directory with --work-dir DIR')
+
+
+_TRAINING_KEYS = ('meta', 'optimizer', 'message_hub')
+
+
+def read_resume_checkpoint(path: str) -> dict:
+    """Read the checkpoint ``--resume`` continues from and check that it is
+    a complete training checkpoint.
+
+    Raises:
+        CheckpointError: it cannot be read (naming the previous complete
+            checkpoint next to it, if any), or it is not a training
+            checkpoint (no optimizer state, message hub or epoch / iter).
+    """
+    try:
+        checkpoint = read_checkpoint(path, '--resume')
+    except CheckpointError as exc:
+        previous = previous_complete(path)
+        offer = (f' The previous complete checkpoint is {previous!r}: '
+                 f'resume from it with --resume {previous}'
+                 if previous else ' No earlier complete checkpoint is next '
+                 'to it; start a new run with --work-dir DIR')
+        raise CheckpointError(f'{exc}{offer}') from None
+    meta = checkpoint.get('meta')
+    missing = [k for k in _TRAINING_KEYS if k not in checkpoint]
+    if not missing and not ('epoch' in meta and 'iter' in meta):
+        missing = ['meta.epoch / meta.iter']
+    if missing:
+        raise CheckpointError(
+            f'--resume {path!r} is not a training checkpoint (it has no '
+            f'{", ".join(missing)}: an exported student, a teacher or a '
+            'converted model?); to train from its weights without resuming, '
+            f'drop --resume and pass --cfg-options load_from={path}')
+    return checkpoint

@@ -13,17 +13,30 @@ def load_config(path: str, cfg_options: dict = None) -> Config:
     """Read a config file and apply ``--cfg-options`` overrides.
 
     Raises:
-        SystemExit: the file does not exist or does not parse, with the path
-            and the parser's reason in the message.
+        SystemExit: ``error: ...``: the file does not exist or does not
+            parse (with the path and the parser's reason), or an option's
+            key is misspelt (see :func:`check_cfg_options`).
     """
+    if osp.isdir(path):
+        raise SystemExit(f'error: config {path!r} is a directory; give a '
+                         'config file (.py) in it')
     if not osp.isfile(path):
         raise SystemExit(f'error: config file {path!r} does not exist')
     try:
         cfg = Config.fromfile(path)
     except Exception as exc:  # noqa: BLE001 - re-raised with the file name
-        raise SystemExit(f'error: cannot read config {path!r}: {exc}') from exc
+        reason = ' '.join(f'{type(exc).__name__}: {exc}'.split())
+        raise SystemExit(f'error: cannot read config {path!r} ({reason}); '
+                         'fix the file') from exc
     if cfg_options:
-        cfg.merge_from_dict(cfg_options)
+        try:
+            check_cfg_options(cfg, cfg_options)
+            cfg.merge_from_dict(cfg_options)
+        except (ConfigError, KeyError, TypeError) as exc:
+            message = str(exc).strip('"\'')
+            if not isinstance(exc, ConfigError):
+                message = f'--cfg-options: {message}; fix the key'
+            raise SystemExit(f'error: {message}') from None
     return cfg
 
 
@@ -34,6 +47,68 @@ def load_cfg(config: str, options: list) -> Config:
             key: DictAction._parse_iterable(value)
             for key, value in (opt.split('=', 1) for opt in options)
         })
+
+
+# Top-level keys a config may add that it does not hold yet: what
+# MMEngine's Runner reads (its arguments and these).
+_RUNNER_KEYS = ('model_wrapper_cfg', 'runner_type', 'compile',
+                'find_unused_parameters', 'gpu_ids', 'auto_scale_lr')
+
+
+def _runner_keys() -> set:
+    from mmengine.runner import Runner
+    params = inspect.signature(Runner.__init__).parameters
+    return set(params) - {'self'} | set(_RUNNER_KEYS)
+
+
+def _missing_part(cfg: Config, key: str):
+    """``(index, existing keys, in_list)`` of the first part of the dotted
+    ``key`` that is not in ``cfg``; None when the whole path exists (or
+    passes through something that is neither a dict nor a list)."""
+    node = cfg._cfg_dict if isinstance(cfg, Config) else cfg
+    for i, part in enumerate(key.split('.')):
+        if isinstance(node, (list, tuple)) and part.isdigit():
+            if int(part) >= len(node):
+                return i, len(node), True
+            node = node[int(part)]
+        elif isinstance(node, dict):
+            if part not in node:
+                return i, list(node), False
+            node = node[part]
+        else:
+            return None
+    return None
+
+
+def check_cfg_options(cfg: Config, options: dict) -> None:
+    """Refuse ``--cfg-options`` keys that are misspelt.
+
+    A new top-level key must be one the Runner reads; a new nested key must
+    not be a near miss of a key next to it (``max_epoch`` beside
+    ``max_epochs``); a list index must exist. Without this check the first
+    two are silently ignored.
+
+    Raises:
+        ConfigError: names the option, the key and the closest existing key.
+    """
+    for key, value in options.items():
+        found = _missing_part(cfg, key)
+        if found is None:
+            continue
+        index, existing, in_list = found
+        parts = key.split('.')
+        part, where = parts[index], '.'.join(parts[:index]) or 'the config'
+        if in_list:
+            raise ConfigError(
+                f'--cfg-options {key}={value!r}: {where} is a list of '
+                f'{existing}; use an index from 0 to {existing - 1}')
+        close = difflib.get_close_matches(part, existing, n=1, cutoff=0.75)
+        if index == 0 and part in _runner_keys() or index > 0 and not close:
+            continue  # a new key, e.g. train_dataloader.dataset.indices
+        hint = (f'did you mean {close[0]!r}?'
+                if close else 'nor is it a key MMEngine reads')
+        raise ConfigError(f'--cfg-options {key}={value!r}: {where} has no '
+                          f'key {part!r} ({hint}); fix the key')
 
 
 def _typed_dicts(node, path: str):
@@ -92,3 +167,68 @@ def check_model_config(model_cfg: dict, prefix: str = 'model') -> None:
                 f'{path}.{key}={node[key]!r}: {cls.__name__} has no argument '
                 f'{key!r}{hint}; remove it or use one of: '
                 f'{", ".join(valid)}')
+
+
+def _positive_int(value) -> bool:
+    return type(value) is int and value > 0
+
+
+def _natural(value) -> bool:
+    return type(value) is int and value >= 0
+
+
+def _positive_number(value) -> bool:
+    return type(value) in (int, float) and 0 < value < float('inf')
+
+
+def _seed(value) -> bool:
+    return value is None or type(value) is int
+
+
+# Values of the runner's config that MMEngine takes without checking
+# (a string epoch count fails deep inside the training loop): key,
+# test, what it must be, an example.
+_RUN_VALUES = (
+    ('train_dataloader.batch_size', _positive_int, 'an integer > 0', 2),
+    ('val_dataloader.batch_size', _positive_int, 'an integer > 0', 1),
+    ('test_dataloader.batch_size', _positive_int, 'an integer > 0', 1),
+    ('train_dataloader.num_workers', _natural, 'an integer >= 0', 2),
+    ('val_dataloader.num_workers', _natural, 'an integer >= 0', 2),
+    ('test_dataloader.num_workers', _natural, 'an integer >= 0', 2),
+    ('train_cfg.max_epochs', _positive_int, 'an integer > 0', 12),
+    ('train_cfg.max_iters', _positive_int, 'an integer > 0', 90000),
+    ('train_cfg.val_interval', _positive_int, 'an integer > 0', 1),
+    ('optim_wrapper.optimizer.lr', _positive_number, 'a number > 0', 0.02),
+    ('default_hooks.checkpoint.interval', _positive_int, 'an integer > 0', 1),
+    ('default_hooks.logger.interval', _positive_int, 'an integer > 0', 50),
+    ('randomness.seed', _seed, 'an integer or None', 0),
+)
+_MISSING = object()
+
+
+def _get(cfg, key: str):
+    node = cfg._cfg_dict if isinstance(cfg, Config) else cfg
+    for part in key.split('.'):
+        if not isinstance(node, dict) or part not in node:
+            return _MISSING
+        node = node[part]
+    return node
+
+
+def check_run_values(cfg: Config) -> None:
+    """Refuse runner values of the wrong type or out of range (batch sizes,
+    workers, epochs, intervals, learning rate, seed).
+
+    Raises:
+        ConfigError: names the key, the value, what it must be and an
+            example.
+    """
+    for key, valid, what, example in _RUN_VALUES:
+        value = _get(cfg, key)
+        if value is not _MISSING and not valid(value):
+            raise ConfigError(f'{key}={value!r} must be {what}; e.g. '
+                              f'--cfg-options {key}={example}')
+    work_dir = cfg.get('work_dir')
+    if not isinstance(work_dir, str) or not work_dir:
+        raise ConfigError(f'work_dir={work_dir!r} must be a directory path; '
+                          'give one with --work-dir DIR')

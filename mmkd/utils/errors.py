@@ -51,8 +51,9 @@ class ImageDecodeError(MMKDError, ValueError):
 @contextlib.contextmanager
 def exit_on_user_error() -> Iterator[None]:
     """For command line tools: an ``MMKDError`` becomes
-    ``SystemExit('error: <message>')``, printed without a traceback."""
+    ``SystemExit('error: <message>')``, printed without a traceback on one
+    line (line breaks of a library's message quoted in it are folded)."""
     try:
         yield
     except MMKDError as exc:
-        raise SystemExit(f'error: {exc}') from None
+        raise SystemExit('error: ' + ' '.join(str(exc).split())) from None

@@ -1,6 +1,7 @@
 """tools/train.py, tools/test.py and tools/dist_train.sh on a tiny model."""
 import glob
 import json
+import os
 import os.path as osp
 import subprocess
 
@@ -37,6 +38,8 @@ def test_train_then_test(tiny_data, tmp_path):
     ])
     assert 'coco/bbox_mAP' in proc.stdout + proc.stderr
     assert osp.getsize(out) > 0
+    # Written under a temporary name and renamed: nothing else is left.
+    assert sorted(os.listdir(tmp_path)) == ['results.pkl', 'test', 'train']
 
 
 def test_train_rejects_missing_resume_file(tmp_path):
@@ -48,7 +51,7 @@ def test_train_rejects_missing_resume_file(tmp_path):
                           capture_output=True,
                           text=True)
     assert proc.returncode != 0
-    assert 'nope.pth: no such file' in proc.stderr
+    assert f"--resume '{tmp_path / 'nope.pth'}': no such file" in proc.stderr
 
 
 def test_missing_config_is_reported(tmp_path):

@@ -1,0 +1,147 @@
+"""Bad annotation files and image folders, as tools/train.py and
+tools/test.py see them: one ``error: ...`` line naming the file, the value
+and the fix, exit status 1, before the runner starts (nothing written).
+
+Each case edits a copy of the tiny dataset's annotation file (or points the
+config elsewhere); see test_bad_input.py for the other classes of bad input
+and mmkd/datasets/data_check.py for the checks.
+"""
+import os.path as osp
+
+import pytest
+
+from .bad_input_helpers import (Inputs, assert_one_line_error, edit_first,
+                                run_main, snapshot)
+
+pytestmark = pytest.mark.usefixtures('one_thread')
+ANN = 'train_dataloader.dataset.ann_file='
+
+
+def _ann(edit):
+    """train.py with the training annotations changed by ``edit``."""
+    return lambda i: i.train(ANN + i.annotations(edit))
+
+
+def _raw(content):
+    """train.py with an annotation file holding ``content``."""
+    return lambda i: i.train(ANN + i.write('ann.json', content))
+
+
+def _duplicate(key):
+
+    def edit(data):
+        data[key][1]['id'] = data[key][0]['id']
+
+    return edit
+
+
+def _all_boxes(bbox):
+
+    def edit(data):
+        for ann in data['annotations']:
+            ann['bbox'] = bbox
+
+    return edit
+
+
+def _drop(key):
+    return lambda data: data.pop(key)
+
+
+SIX = '[disc,ring,plate,notched_plate,hstriped_triangle,vstriped_triangle]'
+CLASSES = 'train_dataloader.dataset.metainfo.classes='
+
+# (id, tool, argv from Inputs, what the message says)
+CASES = [
+    ('data_root wrong', 'train',
+     lambda i: i.train('train_dataloader.dataset.data_root=/nowhere/'),
+     "annotation file '/nowhere/annotations/instances_train.json' does "
+     'not exist; check data_root and ann_file'),
+    ('ann_file is a folder', 'train', lambda i: i.train(ANN + str(i.tmp)),
+     'is a directory; point ann_file at the .json file'),
+    ('empty file', 'train', _raw(''), 'is empty; regenerate it'),
+    ('not JSON', 'train', _raw('{"images": ['), 'is not valid JSON'),
+    ('a JSON list', 'train', _raw('[]'), 'holds a JSON list'),
+    ('no annotations list', 'train', _ann(_drop('annotations')),
+     "has no 'annotations' list"),
+    ('annotation without a box', 'train',
+     _ann(lambda d: d['annotations'][0].pop('bbox')),
+     r"annotations\[0\] has no \['bbox'\]"),
+    ('box of 3 numbers', 'train',
+     _ann(edit_first('annotations', bbox=[1, 2, 3])),
+     r'annotations\[0\]\.bbox=\[1, 2, 3\] is not \[x, y, width, height\] '
+     r'of finite numbers \(1 such box\(es\)\)'),
+    ('NaN coordinate', 'train',
+     _ann(edit_first('annotations', bbox=[1, float('nan'), 3, 4])),
+     r'annotations\[0\]\.bbox=\[1, nan, 3, 4\] is not .* finite'),
+    ('coordinate as text', 'train',
+     _ann(edit_first('annotations', bbox=['1', 2, 3, 4])),
+     r"bbox=\['1', 2, 3, 4\] is not \[x, y, width, height\]"),
+    ('no images', 'train', _ann(lambda d: d.update(images=[], annotations=[])),
+     'lists no images'),
+    ('duplicate image ids', 'train', _ann(_duplicate('images')),
+     r'1 image id\(s\) are used more than once \(\[1\]\); the COCO API '
+     'keeps one image per id'),
+    ('duplicate annotation ids', 'train', _ann(_duplicate('annotations')),
+     r'1 annotation id\(s\) are used more than once'),
+    ('duplicate category ids', 'train', _ann(_duplicate('categories')),
+     r'1 category id\(s\) are used more than once'),
+    ('classes not in the file', 'train',
+     lambda i: i.train(CLASSES + '[disc,cat]'),
+     r"has no categories \['cat'\] of the config's 2 classes \(it has 6: "
+     r"\['disc', 'ring'"),
+    ('classes in another order', 'train',
+     lambda i: i.train(CLASSES + SIX.replace('disc,ring', 'ring,disc')),
+     r"lists the classes in the order \['disc', 'ring', .* labels them in "
+     "the file's order"),
+    ('classes as one string', 'train', lambda i: i.train(CLASSES + 'disc'),
+     r"metainfo.classes='disc': give a tuple of class names"),
+    ('image file missing', 'train',
+     _ann(edit_first('images', file_name='gone.png')),
+     r"1 of the 4 images listed in .* are missing \(e.g. '.*gone.png'\)"),
+    ('image folder missing', 'train',
+     lambda i: i.train('train_dataloader.dataset.data_prefix.img=nowhere/'),
+     "image folder '.*nowhere/' .* does not exist; check data_root and "
+     'data_prefix.img'),
+    ('image size disagrees', 'train', _ann(edit_first('images', width=100)),
+     r"000000.png' is 64 x 64 px but .* says 100 x 64 \(images\[0\]; 1 of "
+     '4 sampled images disagree\\)'),
+    ('image size not a number', 'train',
+     _ann(edit_first('images', width='64')),
+     r"image id 1 has width, height = \('64', 64\); give its size"),
+    ('no usable box', 'train', _ann(_all_boxes([100, 100, 10, 10])),
+     'no image has a usable box of the classes'),
+    ('evaluator of another split', 'train',
+     lambda i: i.train('val_evaluator.ann_file=' + osp.join(
+         i.data, 'annotations', 'instances_test.json')),
+     r"val_evaluator.ann_file='.*instances_test.json' does not describe "
+     'the images of .*instances_val.json'),
+    ('test: annotation file missing', 'test',
+     lambda i: i.test(i.ckpts['det'], 'test_dataloader.dataset.ann_file=x'),
+     "annotation file '.*/x' does not exist"),
+    ('test: duplicate image ids', 'test', lambda i: i.test(
+        i.ckpts['det'], 'test_dataloader.dataset.ann_file=' + i.annotations(
+            _duplicate('images'), 'test')),
+     'image id\\(s\\) are used more than once'),
+]
+
+
+@pytest.fixture(scope='module')
+def ckpts(tmp_path_factory):
+    from mmkd.testing import TINY_CONFIG
+    from .bad_input_helpers import training_checkpoint
+    out = tmp_path_factory.mktemp('ckpts')
+    return dict(det=training_checkpoint(out / 'det.pth', TINY_CONFIG))
+
+
+@pytest.mark.parametrize(
+    'tool, make, expected', [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_bad_data_is_one_line(tool, make, expected, tmp_path, tiny_data,
+                              tiny_teacher, ckpts, capsys):
+    inputs = Inputs(tmp_path, tiny_data, tiny_teacher, ckpts)
+    argv = make(inputs)
+    before = snapshot(tmp_path, tiny_data)
+    code, message, output = run_main(tool, argv, capsys)
+    assert code == 1
+    assert_one_line_error(message, output, expected)
+    assert snapshot(tmp_path, tiny_data) == before
