@@ -59,6 +59,20 @@ def assert_one_line_error(message: str, output: str, expected: str):
         assert dump not in output, output[-2000:]
 
 
+def check_case(tool: str, make, expected: str, status: int, inputs,
+               capsys) -> None:
+    """Run the case ``make(inputs)`` of a table: one line matching
+    ``expected``, exit ``status``, no file written or changed."""
+    argv = make(inputs)
+    roots = [inputs.tmp, inputs.data, osp.dirname(inputs.teacher)]
+    roots += sorted({osp.dirname(p) for p in inputs.ckpts.values()})
+    before = snapshot(*roots)
+    code, message, output = run_main(tool, argv, capsys)
+    assert code == status
+    assert_one_line_error(message, output, expected)
+    assert snapshot(*roots) == before  # nothing written or changed
+
+
 def training_checkpoint(path, config, classes=SYNTHETIC_CLASSES, **meta):
     """A checkpoint shaped like a training run's (random weights) of the
     model of ``config``."""

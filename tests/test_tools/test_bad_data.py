@@ -10,8 +10,7 @@ import os.path as osp
 
 import pytest
 
-from .bad_input_helpers import (Inputs, assert_one_line_error, edit_first,
-                                run_main, snapshot)
+from .bad_input_helpers import Inputs, check_case, edit_first
 
 pytestmark = pytest.mark.usefixtures('one_thread')
 ANN = 'train_dataloader.dataset.ann_file='
@@ -126,22 +125,9 @@ CASES = [
 ]
 
 
-@pytest.fixture(scope='module')
-def ckpts(tmp_path_factory):
-    from mmkd.testing import TINY_CONFIG
-    from .bad_input_helpers import training_checkpoint
-    out = tmp_path_factory.mktemp('ckpts')
-    return dict(det=training_checkpoint(out / 'det.pth', TINY_CONFIG))
-
-
 @pytest.mark.parametrize(
     'tool, make, expected', [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 def test_bad_data_is_one_line(tool, make, expected, tmp_path, tiny_data,
                               tiny_teacher, ckpts, capsys):
-    inputs = Inputs(tmp_path, tiny_data, tiny_teacher, ckpts)
-    argv = make(inputs)
-    before = snapshot(tmp_path, tiny_data)
-    code, message, output = run_main(tool, argv, capsys)
-    assert code == 1
-    assert_one_line_error(message, output, expected)
-    assert snapshot(tmp_path, tiny_data) == before
+    check_case(tool, make, expected, 1,
+               Inputs(tmp_path, tiny_data, tiny_teacher, ckpts), capsys)

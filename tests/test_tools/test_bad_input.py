@@ -1,11 +1,12 @@
-"""Bad input to tools/train.py, tools/test.py and extract_student.py ends in
-one line, ``error: ...``, that names the bad value and the fix: no
-traceback, before any environment or config dump, a non-zero exit status,
-and no file written or changed (docs/bad_input.md lists the classes).
+"""Bad input to tools/train.py ends in one line, ``error: ...``, that names
+the bad value and the fix: no traceback, before any environment or config
+dump, a non-zero exit status, and no file written or changed
+(docs/bad_input.md lists the classes).
 
 Each case calls the tool's ``main()`` in this process (the same code path,
-without the 7 s start-up of a new process); one runs a tool as a process
-to check what a user sees on the terminal. The bad annotation files are in
+without the 7 s start-up of a new process); one runs the tool as a process
+to check what a user sees on the terminal. Bad checkpoints, work dirs and
+outputs are in test_bad_checkpoints.py, bad annotation files in
 test_bad_data.py.
 """
 import glob
@@ -24,65 +25,12 @@ from mmkd.testing import (KD_FAULTS_CONFIG, PYTHON, ROOT, TINY_CONFIG,
                           kd_train_options)
 from mmkd.utils.config_check import check_model_config
 from mmkd.utils.errors import CheckpointError, ConfigError
-from .bad_input_helpers import (KD_CONFIG, Inputs, assert_one_line_error,
-                                run_main, snapshot, training_checkpoint)
+from .bad_input_helpers import KD_CONFIG, Inputs, check_case
 
 # In-process runs: one torch thread (see conftest.one_thread).
 pytestmark = pytest.mark.usefixtures('one_thread')
 TEACHER_CONFIG = osp.join(ROOT, 'tests', 'configs', 'tiny_frcnn_teacher.py')
 BAD_BYTES = np.random.default_rng(0).bytes(4096)  # not a pickle opcode
-
-
-@pytest.fixture(scope='module')
-def ckpts(tmp_path_factory):
-    """Training-run-shaped checkpoints of the tiny detector and distiller."""
-    out = tmp_path_factory.mktemp('ckpts')
-    return dict(
-        det=training_checkpoint(out / 'det.pth', TINY_CONFIG),
-        kd=training_checkpoint(out / 'kd.pth', KD_CONFIG),
-        other_classes=training_checkpoint(
-            out / 'cats.pth', TINY_CONFIG, classes=('cat', ) * 6))
-
-
-def _finished_run(i):
-    """A work dir holding a finished run's checkpoint."""
-    i.copy(i.ckpts['det'], 'work/epoch_1.pth')
-    return i.train()
-
-
-def _older_resume(i):
-    for epoch in (1, 2):
-        i.copy(i.ckpts['det'], f'work/epoch_{epoch}.pth')
-    return i.train(args=['--resume', i.tmp / 'work' / 'epoch_1.pth'])
-
-
-def _truncated_resume(i):
-    i.copy(i.ckpts['det'], 'work/epoch_1.pth')
-    i.truncated(i.ckpts['det'], 'work/epoch_2.pth')
-    return i.train(args=['--resume'])
-
-
-def _plain_state_resume(i):
-    import torch
-    path = i.tmp / 'weights.pth'
-    torch.save({'state_dict': {}}, path)
-    return i.train(args=['--resume', path])
-
-
-def _out_is_a_folder(i):
-    os.makedirs(i.tmp / 'd.pkl')
-    return i.test(i.ckpts['det'], args=['--out', i.tmp / 'd.pkl'])
-
-
-def _folder_as_out(i):
-    os.makedirs(i.tmp / 's.pth')
-    return [i.ckpts['kd'], i.tmp / 's.pth']
-
-
-def _file_as_work_dir(i):
-    i.write('work', 'not a folder')
-    return i.train()
-
 
 # (id, tool, argv from Inputs, what the message says, exit status)
 CASES = [
@@ -172,90 +120,6 @@ CASES = [
     ('teacher checkpoint not a checkpoint', 'train',
      lambda i: i.train_kd(f'model.teacher_ckpt={i.write("t.pth", BAD_BYTES)}'),
      'cannot be read as a checkpoint', 1),
-    # --- work dirs and resuming
-    ('work dir is a file', 'train', _file_as_work_dir,
-     "work_dir '.*work' is a file; give a directory", 1),
-    ('work dir holds a run', 'train', _finished_run,
-     'holds the checkpoints of an earlier run \\(1: epoch_1.pth\\); '
-     'continue that run with --resume, or start a new one in another '
-     'directory with --work-dir DIR', 1),
-    ('--resume older than the work dir', 'train', _older_resume,
-     'would overwrite the newer checkpoints 1: epoch_2.pth', 1),
-    ('--resume missing', 'train',
-     lambda i: i.train(args=['--resume', i.tmp / 'nope.pth']),
-     "--resume '.*nope.pth': no such file", 1),
-    ('--resume a folder', 'train', lambda i: i.train(args=['--resume', i.tmp]),
-     '--resume .* is a directory', 1),
-    ('--resume a truncated checkpoint', 'train', _truncated_resume,
-     r"epoch_2.pth' cannot be read as a checkpoint .* The previous "
-     r"complete checkpoint is '.*epoch_1.pth': resume from it", 1),
-    ('--resume not a training checkpoint', 'train', _plain_state_resume,
-     "is not a training checkpoint \\(it has no meta, optimizer, "
-     'message_hub.*drop --resume and pass --cfg-options load_from=', 1),
-    ('--resume another model', 'train',
-     lambda i: i.train_kd(args=['--resume', i.ckpts['det']]),
-     'does not match the model config: missing in the checkpoint.*'
-     '--allow-partial', 1),
-    ('load_from missing', 'train',
-     lambda i: i.train(f'load_from={i.tmp / "nope.pth"}'),
-     "load_from '.*nope.pth': no such file", 1),
-    # --- tools/test.py
-    ('test: checkpoint missing', 'test', lambda i: i.test(i.tmp / 'nope.pth'),
-     "no such file", 1),
-    ('test: checkpoint is a folder', 'test', lambda i: i.test(i.tmp),
-     'is a directory; give a checkpoint file', 1),
-    ('test: checkpoint is not one', 'test',
-     lambda i: i.test(i.write('x.pth', BAD_BYTES)),
-     r'cannot be read as a checkpoint \(UnpicklingError', 1),
-    ('test: checkpoint truncated', 'test',
-     lambda i: i.test(i.truncated(i.ckpts['det'])),
-     'failed finding central directory.*is the file complete', 1),
-    ('test: detector checkpoint, distillation config', 'test',
-     lambda i: i.test(i.ckpts['det'], config=KD_CONFIG),
-     'missing in the checkpoint 152.*It is not a distillation '
-     'checkpoint', 1),
-    ('test: distillation checkpoint, detector config', 'test',
-     lambda i: i.test(i.ckpts['kd']),
-     'It is a distillation checkpoint: test it with its distillation '
-     'config, or extract the student', 1),
-    ('test: checkpoint of another architecture', 'test',
-     lambda i: i.test(i.teacher), 'shape mismatches .*--allow-partial', 1),
-    ('test: checkpoint of other classes', 'test',
-     lambda i: i.test(i.ckpts['other_classes']),
-     r"was trained on the classes \['cat'", 1),
-    ('test: --out not .pkl', 'test',
-     lambda i: i.test(i.ckpts['det'], args=['--out', i.tmp / 'r.json']),
-     "--out '.*r.json' must be a .pkl file", 1),
-    ('test: --out is a folder', 'test', _out_is_a_folder,
-     'is a directory; give a file name', 1),
-    ('test: --show-dir is a file', 'test', lambda i: i.test(
-        i.ckpts['det'], args=['--show-dir', i.write('f', '')]),
-     '--show-dir .* is a file', 1),
-    # --- extract_student.py
-    ('extract: checkpoint missing', 'extract',
-     lambda i: [i.tmp / 'nope.pth', i.tmp / 's.pth'], 'no such file', 1),
-    ('extract: detector checkpoint', 'extract',
-     lambda i: [i.ckpts['det'], i.tmp / 's.pth'],
-     'no `student.\\*` weights in this checkpoint', 1),
-    ('extract: checkpoint not one', 'extract',
-     lambda i: [i.write('x.pth', BAD_BYTES), i.tmp / 's.pth'],
-     'cannot be read as a checkpoint', 1),
-    ('extract: config of another distiller', 'extract', lambda i: [
-        i.ckpts['kd'], i.tmp / 's.pth', '--config',
-        osp.join(ROOT, 'configs/kd/frcnn_r18w32_r18w8_synthetic.py')
-    ], 'does not match the student config: shape mismatches', 1),
-    ('extract: detector config', 'extract',
-     lambda i: [i.ckpts['kd'], i.tmp / 's.pth', '--config', TINY_CONFIG],
-     'not a TwoStageDistiller.*give the distillation config', 1),
-    ('extract: config missing', 'extract',
-     lambda i: [i.ckpts['kd'], i.tmp / 's.pth', '--config', 'nope.py'],
-     "config file 'nope.py' does not exist", 1),
-    ('extract: OUT not .pth', 'extract',
-     lambda i: [i.ckpts['kd'], i.tmp / 's.py'], 'must end in .pth', 1),
-    ('extract: OUT is a folder', 'extract', _folder_as_out,
-     'is a directory; give a file name', 1),
-    ('extract: OUT is the input', 'extract',
-     lambda i: [i.ckpts['kd'], i.ckpts['kd']], 'is the input checkpoint', 1),
 ]
 
 
@@ -264,15 +128,8 @@ CASES = [
     ids=[c[0] for c in CASES])
 def test_bad_input_is_one_line(tool, make, expected, status, tmp_path,
                                tiny_data, tiny_teacher, ckpts, capsys):
-    inputs = Inputs(tmp_path, tiny_data, tiny_teacher, ckpts)
-    argv = make(inputs)
-    roots = (tmp_path, tiny_data, osp.dirname(tiny_teacher),
-             osp.dirname(ckpts['det']))
-    before = snapshot(*roots)
-    code, message, output = run_main(tool, argv, capsys)
-    assert code == status
-    assert_one_line_error(message, output, expected)
-    assert snapshot(*roots) == before  # nothing written or changed
+    check_case(tool, make, expected, status,
+               Inputs(tmp_path, tiny_data, tiny_teacher, ckpts), capsys)
 
 
 def test_check_model_config_accepts_every_shipped_config():
