@@ -86,6 +86,15 @@ def _partial(out: str) -> str:
         osp.dirname(out), f'.{osp.basename(out)}.{os.getpid()}.partial.pkl')
 
 
+def _publish(out) -> None:
+    """Rename the complete ``--out`` file (written by rank 0) to its name."""
+    if out is None or not osp.isfile(_partial(out)):
+        return
+    with open(_partial(out), 'rb') as f:
+        os.fsync(f.fileno())
+    os.replace(_partial(out), out)
+
+
 def _mismatch_fix(model_keys, checkpoint_keys) -> str:
     if is_distiller_state(dict.fromkeys(model_keys)) and \
             not is_distiller_state(dict.fromkeys(checkpoint_keys)):
@@ -138,11 +147,10 @@ def main(argv=None):
         runner = build_runner(cfg)
         try:
             metrics = runner.test()
-            if args.out is not None and osp.isfile(_partial(args.out)):
-                os.replace(_partial(args.out), args.out)
+            _publish(args.out)
         finally:
             if args.out is not None and osp.isfile(_partial(args.out)):
-                os.remove(_partial(args.out))
+                os.remove(_partial(args.out))  # the run failed
     teardown_launcher()
     return metrics
 

@@ -53,7 +53,8 @@ def parse_args(argv=None):
         '--allow-partial',
         action='store_true',
         help='resume from a checkpoint whose keys or shapes differ from the '
-        'model (the missing weights keep their initialisation)')
+        'model (what does not fit keeps its initialisation; the optimizer '
+        'state must still fit)')
     add_launch_args(parser)
     return parse_launch_args(parser, argv)
 
