@@ -87,6 +87,12 @@ class TwoStageDistiller(DistillerBase):
             (see ``diagnostics.py``); 0 (default) logs none of it. Meant for
             single-process analysis runs: the gradient norms cost one extra
             backward pass per term.
+        distill_warmup_iters (int): ``N > 0`` ramps the distillation in
+            linearly over the first ``N`` iterations: the regression and
+            hint terms are scaled by ``min(1, (iter + 1) / N)`` and the
+            classification goes from the hard loss alone to ``mu`` hard +
+            ``1 - mu`` soft. 0 (default) is the paper: full weights from
+            the first iteration.
         eval_only (bool): build only the student (and adapters), e.g. for
             ``tools/test.py``; no teacher is built or loaded.
         data_preprocessor (dict, optional): defaults to the student's.
@@ -105,11 +111,15 @@ class TwoStageDistiller(DistillerBase):
                  teacher_autocast: Optional[str] = None,
                  nonfinite: str = 'stop',
                  diagnostics: int = 0,
+                 distill_warmup_iters: int = 0,
                  eval_only: bool = False,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
-        _check_options(hard_weight, nonfinite, diagnostics)
+        _check_options(hard_weight, nonfinite, diagnostics,
+                       distill_warmup_iters)
+        self.distill_warmup_iters = distill_warmup_iters
+        self._mu = hard_weight
         self.nonfinite = nonfinite
         self.diagnostics = diagnostics
         self.hard_weight = hard_weight
@@ -188,6 +198,8 @@ class TwoStageDistiller(DistillerBase):
             raise RuntimeError('TwoStageDistiller was built with '
                                'eval_only=True and cannot be trained')
         self._start_step()  # run checks; BN statistics kept for a skip
+        ramp = self._ramp()  # 1 unless distill_warmup_iters is set
+        self._mu = 1.0 - ramp * (1.0 - self.hard_weight)
         # 1. student features; teacher features (no grad) for every term,
         # from the teacher's own image when the pipeline provides one.
         s_feats = self.student.extract_feat(batch_inputs)
@@ -210,12 +222,24 @@ class TwoStageDistiller(DistillerBase):
         if self._uses('hint'):
             losses['distill.loss_hint'] = self._hint_losses(
                 s_feats, t_feats, batch_data_samples)
+        if ramp < 1.0:  # the KD terms are ramped through mu above
+            for key in ('distill.loss_rpn_reg', 'distill.loss_rcn_reg',
+                        'distill.loss_hint'):
+                if key in losses:
+                    losses[key] = _scaled(losses[key], ramp)
         # 6. optional statistics of what the terms see (diagnostics.py).
         if diag is not None:
             losses.update(diag)
             if _iteration() % self.diagnostics == 0:
                 losses.update(gradient_norms(losses, self.parameters()))
         return losses
+
+    def _ramp(self) -> float:
+        """The distillation weights' share at this iteration: rises linearly
+        from ``1 / N`` to 1 over the first ``N = distill_warmup_iters``."""
+        if not self.distill_warmup_iters:
+            return 1.0
+        return min(1.0, (_iteration() + 1) / self.distill_warmup_iters)
 
     def _rpn_step(self, s_feats: Tuple[Tensor], t_feats: Tuple[Tensor],
                   rpn_samples: SampleList,
@@ -227,7 +251,7 @@ class TwoStageDistiller(DistillerBase):
         hard = rpn_hard_losses(head, s_cls, s_reg, targets)
         if 'rpn_kd' in self.distill_losses:
             hard['loss_rpn_cls'] = [
-                loss * self.hard_weight for loss in hard['loss_rpn_cls']
+                loss * self._mu for loss in hard['loss_rpn_cls']
             ]
         losses = {f'student.{k}': v for k, v in hard.items()}
         if self._uses('rpn_kd', 'rpn_reg'):
@@ -237,7 +261,7 @@ class TwoStageDistiller(DistillerBase):
                 rpn_distill_terms(
                     self.distill_losses, (s_cls, s_reg), (t_cls, t_reg),
                     targets,
-                    soft_weight=1.0 - self.hard_weight,
+                    soft_weight=1.0 - self._mu,
                     decoder=head.bbox_coder if head.reg_decoded_bbox else None,
                     diag=diag))
         proposal_cfg = self.student.train_cfg.get('rpn_proposal',
@@ -272,7 +296,7 @@ class TwoStageDistiller(DistillerBase):
         hard = bbox_head.loss(s_out['cls_score'], s_out['bbox_pred'], rois,
                               *targets)
         if 'rcn_kd' in self.distill_losses:
-            hard['loss_cls'] = hard['loss_cls'] * self.hard_weight
+            hard['loss_cls'] = hard['loss_cls'] * self._mu
         losses = {f'student.{k}': v for k, v in hard.items()}
         if self._uses('rcn_kd', 'rcn_reg'):
             t_out = self.teacher_input.run_roi_head(self.teacher.roi_head,
@@ -286,7 +310,7 @@ class TwoStageDistiller(DistillerBase):
                     t_out,
                     rois,
                     targets,
-                    soft_weight=1.0 - self.hard_weight,
+                    soft_weight=1.0 - self._mu,
                     diag=diag))
         return losses
 
@@ -304,8 +328,15 @@ class TwoStageDistiller(DistillerBase):
         ]
 
 
-def _check_options(hard_weight: float, nonfinite: str,
-                   diagnostics: int) -> None:
+def _scaled(value, factor: float):
+    """``value * factor`` for a loss tensor or a list of them (per level)."""
+    if isinstance(value, list):
+        return [v * factor for v in value]
+    return value * factor
+
+
+def _check_options(hard_weight: float, nonfinite: str, diagnostics: int,
+                   warmup_iters: int) -> None:
     number = isinstance(hard_weight,
                         (int, float)) and not isinstance(hard_weight, bool)
     if not (number and 0.0 <= hard_weight <= 1.0):
@@ -320,6 +351,10 @@ def _check_options(hard_weight: float, nonfinite: str,
         raise ConfigError(
             f'TwoStageDistiller: diagnostics={diagnostics!r} must be an int '
             '>= 0 (0: off)')
+    if not isinstance(warmup_iters, int) or warmup_iters < 0:
+        raise ConfigError(
+            f'TwoStageDistiller: distill_warmup_iters={warmup_iters!r} must '
+            'be an int >= 0 (0: the paper, full weights from the start)')
 
 
 def _default_scope():
