@@ -88,15 +88,5 @@ def normalisation(detector: nn.Module) -> Tuple:
 def dataset_classes(cfg: Config) -> Optional[tuple]:
     """The training set's class names (its ``metainfo``, else its type's
     defaults); None when they cannot be told."""
-    from mmkd.registry import DATASETS
-    dataset = cfg.get('train_dataloader', {}).get('dataset', {})
-    while 'dataset' in dataset or 'datasets' in dataset:
-        dataset = dataset.get('dataset') or dataset['datasets'][0]
-    classes = (dataset.get('metainfo') or {}).get('classes')
-    if classes is None:
-        cls = dataset.get('type')  # a class in a pure-Python config
-        if isinstance(cls, str):
-            with DefaultScope.overwrite_default_scope('mmkd'):
-                cls = DATASETS.get(cls)
-        classes = getattr(cls, 'METAINFO', {}).get('classes')
-    return tuple(classes) if classes else None
+    from mmkd.models.distillers.teacher import dataset_classes as classes_of
+    return classes_of(cfg.get('train_dataloader', {}).get('dataset', {}))

@@ -13,6 +13,7 @@ from typing import Optional, Union
 
 import torch
 from mmengine.config import ConfigDict
+from mmengine.registry import DefaultScope
 from torch import nn
 
 from mmkd.engine.checkpoint import check_state_dict
@@ -212,29 +213,28 @@ def teacher_classes(teacher: Union[str, dict]) -> Optional[tuple]:
     None when ``teacher`` is a dict or the file does not say."""
     if not isinstance(teacher, str):
         return None
-    try:
-        if '::' in teacher:  # a model-zoo name such as mmdet::...
-            from mmengine.hub import get_config
-            cfg = get_config(teacher)
-        else:
-            from mmengine.config import Config
-            cfg = Config.fromfile(teacher)
-        dataset = cfg.train_dataloader.dataset
+    try:  # a path or a model-zoo name such as mmdet::...
+        dataset = load_config_file(teacher).train_dataloader.dataset
     except Exception:  # noqa: BLE001 - no dataset, no check
         return None
     return dataset_classes(dataset)
 
 
 def dataset_classes(dataset: dict) -> Optional[tuple]:
-    """Class names of a dataset config, inside Repeat/Concat wrappers."""
+    """Class names of a dataset config (its ``metainfo``, else its type's
+    defaults), inside Repeat/Concat wrappers; None when they cannot be
+    told. The type may be a name or a class (pure-Python configs)."""
+    from mmkd.registry import DATASETS
     while 'dataset' in dataset or 'datasets' in dataset:
         dataset = dataset.get('dataset') or dataset['datasets'][0]
     classes = (dataset.get('metainfo') or {}).get('classes')
     if classes is None:
-        from mmkd.registry import DATASETS
-        cls = DATASETS.get(dataset.get('type', ''))
+        cls = dataset.get('type')
+        if isinstance(cls, str):
+            with DefaultScope.overwrite_default_scope('mmkd'):
+                cls = DATASETS.get(cls)
         classes = getattr(cls, 'METAINFO', {}).get('classes')
-    return None if classes is None else tuple(classes)
+    return tuple(classes) if classes else None
 
 
 def check_classes(student: Optional[tuple], teacher: Optional[tuple],
