@@ -80,6 +80,9 @@ def _pipeline_shape(cfg):
 
 
 def _batch(distiller, shape, batch_size, cfg):
+    """A random batch at the student's ``shape``; for a high-resolution
+    teacher (``teacher_input_scale`` != 1) each sample also carries the
+    teacher's image, as ``PackDistillInputs`` packs it."""
     from mmdet.testing import demo_mm_inputs
     num_classes = distiller.student.roi_head.bbox_head.num_classes
     torch.manual_seed(0)
@@ -89,6 +92,13 @@ def _batch(distiller, shape, batch_size, cfg):
         num_items=[5] * batch_size,
         num_classes=num_classes,
         with_mask=False)
+    scale = getattr(getattr(distiller, 'teacher_input', None), 'scale', 1.0)
+    if scale != 1.0:
+        for img, sample in zip(packed['inputs'], packed['data_samples']):
+            sample.teacher_img = torch.nn.functional.interpolate(
+                img[None].float(), scale_factor=scale,
+                mode='bilinear')[0].round().clamp(0, 255).byte()
+            sample.set_metainfo(dict(teacher_scale_factor=(scale, scale)))
     return distiller.data_preprocessor(packed, True)
 
 
@@ -104,9 +114,10 @@ def _step(model, loss_fn, optim, data):
 
 def _teacher_forward(distiller, data, rois):
     teacher, adapt = distiller.teacher, distiller.teacher_input
-    feats = adapt.extract_feat(teacher, data['inputs'])
+    samples = data['data_samples']
+    feats = adapt.extract_feat(teacher, data['inputs'], samples)
     adapt.run(teacher.rpn_head, feats)
-    adapt.run_roi_head(teacher.roi_head, feats, rois)
+    adapt.run_roi_head(teacher.roi_head, feats, rois, samples)
 
 
 def _student_rois(distiller, data):

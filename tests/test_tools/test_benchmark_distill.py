@@ -1,0 +1,39 @@
+"""tools/analysis_tools/benchmark_distill.py on the tiny distillation
+config: same-resolution and high-resolution teachers."""
+import re
+
+import pytest
+
+from mmkd.testing import ROOT, load_tool
+
+KD_CONFIG = f'{ROOT}/tests/configs/tiny_kd.py'
+HIGH_RES = [
+    'model.teacher_input_scale=2.0', 'model.distill_losses.rpn_kd=None',
+    'model.distill_losses.rpn_reg=None'
+]
+
+
+@pytest.mark.usefixtures('one_thread')
+@pytest.mark.filterwarnings('ignore:TwoStageDistiller. teacher_ckpt is None')
+@pytest.mark.parametrize('extra', [[], HIGH_RES], ids=['same', 'high_res'])
+def test_step_times_and_ratio_are_printed(extra, capsys):
+    tool = load_tool('analysis_tools/benchmark_distill')
+    tool.main([
+        KD_CONFIG, '--shape', '64', '64', '--batch-size', '1', '--iters', '1',
+        '--cfg-options', 'model.teacher_ckpt=None', *extra
+    ])
+    out = capsys.readouterr().out
+    times = {
+        name: float(ms)
+        for name, ms in re.findall(r'^(\w[\w ]*?) +[SFDT] +([\d.]+) ms', out,
+                                   re.M)
+    }
+    assert set(times) == {
+        'student step', 'teacher forward', 'distill step', 'teacher loss pass'
+    }, out
+    assert all(ms > 0 for ms in times.values())
+    ratio = float(re.search(r'D / \(S \+ F\) +([\d.]+)', out).group(1))
+    assert ratio == pytest.approx(
+        times['distill step'] /
+        (times['student step'] + times['teacher forward']),
+        rel=1e-2)
