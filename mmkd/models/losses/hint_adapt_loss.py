@@ -7,24 +7,20 @@ student's guided-layer channels to the teacher's hint-layer channels; this
 loss receives the already adapted map.
 
 How the map is reduced decides what the paper's gamma (``loss_weight``)
-means. With ``normalize='teacher'`` (the default) the paper's squared L2
-distance is taken between the feature vectors at each position, in units of
-the teacher map's mean squared activation, and averaged over the positions::
+means. With ``normalize='teacher'`` (the default) the batch's squared error
+is divided by the teacher map's energy over the same elements::
 
-    L_hint = 1/P sum_{n, p} w ||a(V) - Z||^2 / s^2,
-    s^2    = sum_{n, c, p} w Z^2 / (C P),    P = sum_{n, p} w
-
-           = C sum_{n, c, p} w (a(V) - Z)^2 / sum_{n, c, p} w Z^2
+    L_hint = sum_{n, c, p} w (a(V) - Z)^2 / sum_{n, c, p} w Z^2
 
 (``|.|`` in place of the squares for ``p=1``), where ``w`` masks the batch
-padding (the distiller passes it), ``C`` is the number of channels and
-``P`` of un-padded positions. It does not change with the trunks'
-activation scale, image size or padding; like the paper's norm it grows
-with the channels: an all-zero student gives ``C``, a perfect one 0. With
-it the paper's gamma = 0.5 is in the range the demo's validation sweep
-finds best (README, "The miniature reproduction"). ``normalize='none'``
-keeps the raw elementwise errors (``'mean'`` over every element), whose
-scale follows the features.
+padding (the distiller passes it) and the sums run over images, channels
+and positions. It is a relative error: 1 for an all-zero student, 0 for a
+perfect one, whatever the trunks' channel counts, activation scales, image
+sizes and padding. So at the start of training the hint weighs about
+gamma, like the detection losses, and the paper's gamma = 0.5 means the
+same for a VGG16 conv5 hint (512 channels) as for an FPN level.
+``normalize='none'`` keeps the raw elementwise errors (``'mean'`` over
+every element), whose scale follows the features.
 """
 from typing import Optional, Union
 
@@ -35,8 +31,8 @@ from mmkd.registry import MODELS
 from .utils import check_min, check_reduction, fp32, no_autocast, reduce_values
 
 NORMALIZE = ('teacher', 'none')
-# A floor for the teacher's energy per channel: an all-zero (or fully
-# masked) teacher map gives the raw squared error, not a division by zero.
+# A floor for the teacher's energy: an all-zero (or fully masked) teacher
+# map gives the raw squared error, not a division by zero.
 EPS = 1.0
 
 
@@ -109,10 +105,8 @@ class HintAdaptLoss(nn.Module):
             (``avg_factor`` still divides it when given); with ``'none'``,
             ``'mean'`` averages every element.
         normalize (str): ``'teacher'`` (default) divides the errors by the
-            teacher map's energy per channel over the weighted elements: the
-            per-position squared distance in units of the teacher's mean
-            squared activation (see the module docstring); ``'none'`` leaves
-            them raw.
+            teacher map's energy over the weighted elements (a relative
+            error, see the module docstring); ``'none'`` leaves them raw.
     """
 
     def __init__(self,
@@ -182,13 +176,12 @@ class HintAdaptLoss(nn.Module):
 def _teacher_energy(teacher_feat: Tensor, weight: Optional[Tensor],
                     p: int) -> Tensor:
     """The batch's ``sum w t^2`` (``sum w |t|`` for ``p=1``) over images,
-    channels and positions, divided by the channels (``P s^2`` of the module
-    docstring), at least ``EPS``; a 0-dim tensor."""
+    channels and positions, at least ``EPS``; a 0-dim tensor."""
     t = teacher_feat.detach().float()
     energy = t.abs() if p == 1 else t**2
     if weight is not None:
         energy = energy * weight
-    return (energy.sum() / t.size(1)).clamp_min(EPS)
+    return energy.sum().clamp_min(EPS)
 
 
 def _expand_weight(weight: Tensor, values: Tensor) -> Tensor:
