@@ -114,8 +114,13 @@ def train(name, config, work_dir, options, force) -> str:
     if osp.isfile(done) and not force:
         print(f'[demo] {name}: finished earlier, reusing {work_dir}')
         return last_checkpoint(work_dir)
+    if force and osp.isdir(work_dir):
+        # tools/train.py never overwrites a run: keep the old one aside
+        kept = f'{work_dir}.replaced-{time.strftime("%Y%m%d_%H%M%S")}'
+        os.rename(work_dir, kept)
+        print(f'[demo] {name}: --force, the earlier run is kept in {kept}')
     cmd = [sys.executable, 'tools/train.py', config, '--work-dir', work_dir]
-    if last_checkpoint(work_dir) and not force:
+    if last_checkpoint(work_dir):
         cmd.append('--resume')  # an interrupted run continues
     run(cmd + ['--cfg-options', *options])
     open(done, 'w').close()

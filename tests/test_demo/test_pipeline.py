@@ -1,0 +1,41 @@
+"""The demo pipeline's training step: reuse, resume, --force."""
+import os
+
+from mmkd.demo import pipeline
+
+
+def _fake_run(calls):
+
+    def run(cmd, env=None):
+        calls.append(cmd)
+        work_dir = cmd[cmd.index('--work-dir') + 1]
+        os.makedirs(work_dir, exist_ok=True)
+        open(os.path.join(work_dir, 'epoch_1.pth'), 'w').close()
+        with open(os.path.join(work_dir, 'last_checkpoint'), 'w') as f:
+            f.write(os.path.join(work_dir, 'epoch_1.pth'))
+
+    return run
+
+
+def test_finished_reused_interrupted_resumed_forced_kept(
+        tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr(pipeline, 'run', _fake_run(calls))
+    work_dir = str(tmp_path / 'student')
+    # a fresh run: no --resume
+    ckpt = pipeline.train('student', 'cfg.py', work_dir, ['a=1'], False)
+    assert ckpt == os.path.join(work_dir, 'epoch_1.pth')
+    assert '--resume' not in calls[-1]
+    # finished: reused, nothing run
+    pipeline.train('student', 'cfg.py', work_dir, ['a=1'], False)
+    assert len(calls) == 1
+    # interrupted (checkpoint, no DONE): resumed
+    os.remove(os.path.join(work_dir, 'DONE'))
+    pipeline.train('student', 'cfg.py', work_dir, ['a=1'], False)
+    assert '--resume' in calls[-1]
+    # --force: the earlier run is kept aside, a new one starts from scratch
+    pipeline.train('student', 'cfg.py', work_dir, ['a=1'], True)
+    assert '--resume' not in calls[-1]
+    kept = [p for p in os.listdir(tmp_path) if p.startswith('student.')]
+    assert len(kept) == 1 and kept[0].startswith('student.replaced-')
+    assert os.path.isfile(tmp_path / kept[0] / 'epoch_1.pth')
