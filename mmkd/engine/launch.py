@@ -13,6 +13,7 @@ import argparse
 import copy
 import datetime
 import glob
+import itertools
 import os
 import os.path as osp
 import re
@@ -144,8 +145,8 @@ def configure_amp(cfg: Config) -> None:
         'float16' if torch.cuda.is_available() else 'bfloat16')
     dtype = str(dtype).replace('torch.', '')
     loss_scale = optim_wrapper.get('loss_scale', 'dynamic')
-    if dtype == 'float16' and not (loss_scale == 'dynamic' or isinstance(
-            loss_scale, dict)):
+    if dtype == 'float16' and not (loss_scale == 'dynamic'
+                                   or isinstance(loss_scale, dict)):
         raise SystemExit(
             f'error: --amp with float16 needs dynamic loss scaling, but '
             f'optim_wrapper.loss_scale={loss_scale!r}; remove it or set '
@@ -167,7 +168,33 @@ def teardown_launcher() -> None:
         torch_dist.destroy_process_group()
 
 
+# Runners built in this process so far.
+_RUNS = itertools.count()
+
+
+def isolate_run(cfg: Config) -> None:
+    """Give a second run in this process its own logger, message hub and
+    visualizer.
+
+    MMEngine keeps them as named global instances and hands back an existing
+    one by name: the visualizer is named ``'visualizer'`` in every config, and
+    the others ``<config>_<timestamp>`` to the second. A second training in
+    the same process (a notebook, a sweep, the tests) would then write its
+    scalars into the first run's folder and start from its message hub.
+    """
+    run = next(_RUNS)
+    if not run:
+        return
+    name = cfg.get('experiment_name') or osp.splitext(
+        osp.basename(cfg.filename or 'run'))[0]
+    cfg.experiment_name = f'{name}-run{run}'
+    if isinstance(cfg.get('visualizer'), dict):
+        vis_name = cfg.visualizer.get('name', 'visualizer')
+        cfg.visualizer.name = f'{vis_name}-run{run}'
+
+
 def build_runner(cfg: Config) -> Runner:
+    isolate_run(cfg)
     if 'runner_type' in cfg:
         return RUNNERS.build(cfg)
     return Runner.from_cfg(cfg)

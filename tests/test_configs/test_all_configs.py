@@ -189,7 +189,6 @@ def test_config_trains_one_iteration(config, tmp_path, monkeypatch):
     opts.update({
         'work_dir': str(tmp_path / 'work'),
         'default_hooks.logger.interval': 1,
-        'visualizer.name': f'visualizer_{tmp_path.name}'
     })
     cfg.merge_from_dict(opts)
 

@@ -73,11 +73,13 @@ def _single_process(k, options, tmp_path, monkeypatch):
     record.mkdir()
     monkeypatch.setenv('MMKD_TEST_RECORD', str(record))
     train_tool.main([
-        KD_FAULTS_CONFIG, '--work-dir',
-        str(tmp_path / f'run{k}'), '--cfg-options', *options, *NO_VAL,
+        KD_FAULTS_CONFIG,
+        '--work-dir',
+        str(tmp_path / f'run{k}'),
+        '--cfg-options',
+        *options,
+        *NO_VAL,
         f'train_dataloader.dataset.indices=[{k}]',
-        f'experiment_name=single{k}_{tmp_path.name}',
-        f'visualizer.name=single{k}_{tmp_path.name}'
     ])
     return torch.load(record / 'rank0.pth')
 

@@ -21,7 +21,6 @@ from mmkd.engine.atomic_backend import atomic_write
 from mmkd.engine.checkpoint import latest_checkpoint
 from mmkd.testing import KD_FAULTS_CONFIG, PYTHON, ROOT, data_options, run_tool
 
-
 LOW_LR = 'optim_wrapper.optimizer.lr=0.001'
 
 

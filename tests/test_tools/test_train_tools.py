@@ -172,3 +172,25 @@ def test_dist_test_two_processes_on_cpu(tiny_data, tmp_path):
                         'PYTHON': PYTHON
                     })
     assert 'coco/bbox_mAP' in proc.stdout + proc.stderr
+
+
+def test_two_runs_in_one_process_log_to_their_own_folders(tiny_data, tmp_path):
+    """MMEngine hands a second run the first one's visualizer (every config
+    names it 'visualizer'), and its logger and message hub when both start
+    in the same second: the second run's scalars went to the first's
+    folder. A sweep or a notebook trains several times in one process."""
+    from mmkd.testing import load_tool
+    train = load_tool('train')
+    runs = [str(tmp_path / name) for name in ('first', 'second')]
+    for work_dir, epochs in zip(runs, (1, 2)):
+        train.main([
+            TINY_CONFIG, '--work-dir', work_dir, '--cfg-options',
+            *data_options(tiny_data), f'train_cfg.max_epochs={epochs}',
+            'default_hooks.logger.interval=1'
+        ])
+    for work_dir, epochs in zip(runs, (1, 2)):
+        iters = [x['iter'] for x in _scalars(work_dir) if 'loss' in x]
+        assert iters == list(range(1, 2 * epochs + 1)), work_dir
+        [log] = glob.glob(osp.join(work_dir, '*', '*.log'))
+        with open(log) as f:
+            assert f'Epoch(train) [{epochs}][2/2]' in f.read()

@@ -63,7 +63,6 @@ def data_options(cfg: Config, root: str, work_dir: str) -> dict:
         'val_evaluator.ann_file': osp.join(root, 'annotations', 'val.json'),
         'work_dir': work_dir,
         'default_hooks.logger.interval': 1,
-        'visualizer.name': f'visualizer_{osp.basename(work_dir)}',
     }
     for split in ('train', 'val'):
         loader = f'{split}_dataloader'

@@ -9,8 +9,7 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 import mmkd  # noqa: F401
-from mmkd.models.distillers.diagnostics import (bound_active,
-                                                teacher_cls_stats)
+from mmkd.models.distillers.diagnostics import bound_active, teacher_cls_stats
 from mmkd.registry import MODELS
 from mmkd.testing import ROOT
 

@@ -144,10 +144,6 @@ def _train(tmp_path,
         '--cfg-options',
         *data_options(tiny_data),
         f'model.teacher_ckpt={tiny_teacher}',
-        # Unique names: MMEngine reuses a logger / visualizer of the same
-        # name, which would write into another test's work dir.
-        f'experiment_name=nan_{osp.basename(tmp_path)}',
-        f'visualizer.name=nan_{osp.basename(tmp_path)}',
         'model.distill_losses.hint.type=NaNHintLoss',
         f'model.distill_losses.hint.nan_iters={nan_iters}',
         f'model.nonfinite={nonfinite}',

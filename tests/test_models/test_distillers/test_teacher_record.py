@@ -3,7 +3,6 @@ resume with another teacher is reported, and copies of the distiller (EMA)
 share the teacher instead of duplicating it."""
 import copy
 import glob
-import os.path as osp
 import shutil
 
 import pytest
@@ -74,8 +73,6 @@ def _train(work_dir, tiny_data, teacher, epochs, resume=False):
         'train_dataloader.dataset.indices=[0,1]',  # one step per epoch
         f'train_cfg.max_epochs={epochs}',
         'train_cfg.val_interval=100',
-        f'experiment_name=record_{epochs}_{osp.basename(work_dir)}',
-        f'visualizer.name=record_{epochs}_{osp.basename(work_dir)}'
     ])
 
 
