@@ -6,8 +6,12 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 bash tools/setup_env.sh
 py=.venv/bin/python
-echo '[tests] pytest' >&2
-OMP_NUM_THREADS=${OMP_NUM_THREADS:-2} "$py" -m pytest -q "$@"
+# Two pytest workers (pytest-xdist) of one thread each: most tests wait on
+# tool subprocesses, DDP ranks or timeouts, so the two cores stay busy.
+# MMKD_TEST_WORKERS=0 runs everything in this process.
+workers=${MMKD_TEST_WORKERS:-2}
+echo "[tests] pytest ($workers workers)" >&2
+OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} "$py" -m pytest -q -n "$workers" "$@"
 echo '[tests] lint: flake8, isort, yapf' >&2
 "$py" -m flake8 mmkd tools tests configs
 "$py" -m isort --check-only --diff mmkd tools tests

@@ -66,7 +66,7 @@ def test_missing_config_is_reported(tmp_path):
     assert 'Traceback' not in proc.stderr
 
 
-def test_dist_train_two_processes_on_cpu(tiny_data, tmp_path):
+def test_dist_train_then_dist_test_on_cpu(tiny_data, tmp_path):
     work_dir = str(tmp_path / 'dist')
     proc = run_tool([
         'bash', 'tools/dist_train.sh', TINY_CONFIG, '2', '--work-dir',
@@ -83,6 +83,17 @@ def test_dist_train_two_processes_on_cpu(tiny_data, tmp_path):
     assert osp.isfile(osp.join(work_dir, 'epoch_1.pth'))
     log = proc.stdout + proc.stderr
     assert 'Distributed launcher: pytorch' in log or 'world_size: 2' in log
+    # tools/dist_test.sh evaluates the checkpoint with 2 processes too.
+    proc = run_tool([
+        'bash', 'tools/dist_test.sh', TINY_CONFIG,
+        osp.join(work_dir, 'epoch_1.pth'), '2', '--work-dir',
+        str(tmp_path / 'test'), '--cfg-options', *data_options(tiny_data)
+    ],
+                    env={
+                        'PORT': free_port(),
+                        'PYTHON': PYTHON
+                    })
+    assert 'coco/bbox_mAP' in proc.stdout + proc.stderr
 
 
 KD_CONFIG = osp.join(ROOT, 'tests', 'configs', 'tiny_kd.py')
@@ -154,24 +165,6 @@ def test_dist_train_distillation_on_cpu(tiny_data, tmp_path):
     assert [x['iter'] for x in lines] == [1, 2]
     assert all('distill.loss_rcn_kd' in x for x in lines)
     assert osp.isfile(osp.join(work_dir, 'epoch_1.pth'))
-
-
-def test_dist_test_two_processes_on_cpu(tiny_data, tmp_path):
-    work_dir = str(tmp_path / 'train')
-    run_tool([
-        PYTHON, 'tools/train.py', TINY_CONFIG, '--work-dir', work_dir,
-        '--cfg-options', *data_options(tiny_data)
-    ])
-    proc = run_tool([
-        'bash', 'tools/dist_test.sh', TINY_CONFIG,
-        osp.join(work_dir, 'epoch_1.pth'), '2', '--work-dir',
-        str(tmp_path / 'test'), '--cfg-options', *data_options(tiny_data)
-    ],
-                    env={
-                        'PORT': free_port(),
-                        'PYTHON': PYTHON
-                    })
-    assert 'coco/bbox_mAP' in proc.stdout + proc.stderr
 
 
 def test_two_runs_in_one_process_log_to_their_own_folders(tiny_data, tmp_path):
