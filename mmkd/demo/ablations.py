@@ -98,7 +98,7 @@ def parse_args(argv=None):
         '--teacher-ckpt',
         default=None,
         help='use this teacher (e.g. the demo\'s, '
-        'work_dirs/demo/teacher/epoch_4.pth) instead of '
+        'work_dirs/demo/teacher/epoch_12.pth) instead of '
         'training one with seed 0')
     parser.add_argument(
         '--extra',

@@ -1,0 +1,19 @@
+# The demo's distillation with pre-trained trunks: the student
+# frcnn_r18w8_synthetic_pretrained.py distilled from the teacher
+# frcnn_r18w32_synthetic_pretrained.py, everything else as
+# frcnn_r18w32_r18w8_synthetic.py (the paper's terms and weights). Both
+# trunks come from tools/misc/pretrain_trunk.py (see the two configs).
+_base_ = [
+    '../faster_rcnn/frcnn_r18w8_synthetic_pretrained.py',
+    '../_base_/distill/chen2017.py'
+]
+model = dict(
+    _delete_=True,
+    **_base_.distiller,  # the paper's terms and weights
+    student=_base_.model,
+    teacher='configs/faster_rcnn/frcnn_r18w32_synthetic_pretrained.py',
+    teacher_ckpt='work_dirs/frcnn_r18w32_synthetic_pretrained/epoch_12.pth',
+    # Hint on FPN level 0 (stride 4) of both (hint_levels=[(0, 0)]); 16
+    # student channels are mapped to the teacher's 64 by a 1x1 adaptation
+    # layer (Sec. 3.3).
+    adapters=[dict(type='HintAdapter', in_channels=16, out_channels=64)])
