@@ -173,24 +173,25 @@ _RUNS = itertools.count()
 
 
 def isolate_run(cfg: Config) -> None:
-    """Give a second run in this process its own logger, message hub and
-    visualizer.
+    """Give every run in this process its own visualizer, and a second run
+    its own logger and message hub.
 
     MMEngine keeps them as named global instances and hands back an existing
-    one by name: the visualizer is named ``'visualizer'`` in every config, and
-    the others ``<config>_<timestamp>`` to the second. A second training in
-    the same process (a notebook, a sweep, the tests) would then write its
-    scalars into the first run's folder and start from its message hub.
+    one by name: the visualizer is named ``'visualizer'`` in every config
+    (and in anything else that built one from it in this process), the
+    others ``<config>_<timestamp>``, the same for two runs started in the
+    same second. A run that got another's instances would write its scalars
+    into that run's folder and start from its message hub (a notebook, a
+    sweep or the tests train several times in one process).
     """
     run = next(_RUNS)
-    if not run:
-        return
-    name = cfg.get('experiment_name') or osp.splitext(
-        osp.basename(cfg.filename or 'run'))[0]
-    cfg.experiment_name = f'{name}-run{run}'
     if isinstance(cfg.get('visualizer'), dict):
         vis_name = cfg.visualizer.get('name', 'visualizer')
         cfg.visualizer.name = f'{vis_name}-run{run}'
+    if run:
+        name = cfg.get('experiment_name') or osp.splitext(
+            osp.basename(cfg.filename or 'run'))[0]
+        cfg.experiment_name = f'{name}-run{run}'
 
 
 def build_runner(cfg: Config) -> Runner:

@@ -172,8 +172,16 @@ def test_two_runs_in_one_process_log_to_their_own_folders(tiny_data, tmp_path):
     names it 'visualizer'), and its logger and message hub when both start
     in the same second: the second run's scalars went to the first's
     folder. A sweep or a notebook trains several times in one process."""
+    from mmdet.visualization import DetLocalVisualizer
+
     from mmkd.testing import load_tool
     train = load_tool('train')
+    # A visualizer of the configs' name built before (by a Runner built
+    # directly, say) must not catch the runs' scalars either.
+    DetLocalVisualizer.get_instance(
+        'visualizer',
+        vis_backends=[dict(type='LocalVisBackend')],
+        save_dir=str(tmp_path / 'other'))
     runs = [str(tmp_path / name) for name in ('first', 'second')]
     for work_dir, epochs in zip(runs, (1, 2)):
         train.main([
@@ -187,3 +195,4 @@ def test_two_runs_in_one_process_log_to_their_own_folders(tiny_data, tmp_path):
         [log] = glob.glob(osp.join(work_dir, '*', '*.log'))
         with open(log) as f:
             assert f'Epoch(train) [{epochs}][2/2]' in f.read()
+    assert not (tmp_path / 'other').exists()
