@@ -187,11 +187,17 @@ def isolate_run(cfg: Config) -> None:
     run = next(_RUNS)
     if isinstance(cfg.get('visualizer'), dict):
         vis_name = cfg.visualizer.get('name', 'visualizer')
-        cfg.visualizer.name = f'{vis_name}-run{run}'
+        cfg.visualizer.name = f'{_unsuffixed(vis_name)}-run{run}'
     if run:
         name = cfg.get('experiment_name') or osp.splitext(
             osp.basename(cfg.filename or 'run'))[0]
-        cfg.experiment_name = f'{name}-run{run}'
+        cfg.experiment_name = f'{_unsuffixed(name)}-run{run}'
+
+
+def _unsuffixed(name: str) -> str:
+    """``name`` without the suffix ``isolate_run`` adds (a dumped config
+    of a run holds it)."""
+    return re.sub(r'-run\d+$', '', name)
 
 
 def build_runner(cfg: Config) -> Runner:

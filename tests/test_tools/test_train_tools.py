@@ -167,15 +167,26 @@ def test_dist_train_distillation_on_cpu(tiny_data, tmp_path):
     assert osp.isfile(osp.join(work_dir, 'epoch_1.pth'))
 
 
-def test_two_runs_in_one_process_log_to_their_own_folders(tiny_data, tmp_path):
-    """MMEngine hands a second run the first one's visualizer (every config
-    names it 'visualizer'), and its logger and message hub when both start
-    in the same second: the second run's scalars went to the first's
-    folder. A sweep or a notebook trains several times in one process."""
+def test_two_runs_in_one_process_log_to_their_own_folders(
+        tiny_data, tmp_path, monkeypatch):
+    """MMEngine hands a run the visualizer of the configs' name if one
+    exists, and the logger and message hub of an earlier run of the same
+    config started in the same second: the run's scalars went to the other
+    run's folder. A sweep or a notebook trains several times in one
+    process."""
+    import time
+
     from mmdet.visualization import DetLocalVisualizer
+    from mmengine.logging import MMLogger
+    from mmengine.visualization import Visualizer
 
     from mmkd.testing import load_tool
     train = load_tool('train')
+    # Both runs start "in the same second" (the Runner's timestamp).
+    strftime = time.strftime
+    monkeypatch.setattr(
+        time, 'strftime', lambda fmt, *a: '20260101_000000'
+        if fmt == '%Y%m%d_%H%M%S' else strftime(fmt, *a))
     # A visualizer of the configs' name built before (by a Runner built
     # directly, say) must not catch the runs' scalars either.
     DetLocalVisualizer.get_instance(
@@ -183,12 +194,17 @@ def test_two_runs_in_one_process_log_to_their_own_folders(tiny_data, tmp_path):
         vis_backends=[dict(type='LocalVisBackend')],
         save_dir=str(tmp_path / 'other'))
     runs = [str(tmp_path / name) for name in ('first', 'second')]
-    for work_dir, epochs in zip(runs, (1, 2)):
-        train.main([
-            TINY_CONFIG, '--work-dir', work_dir, '--cfg-options',
-            *data_options(tiny_data), f'train_cfg.max_epochs={epochs}',
-            'default_hooks.logger.interval=1'
-        ])
+    try:
+        for work_dir, epochs in zip(runs, (1, 2)):
+            train.main([
+                TINY_CONFIG, '--work-dir', work_dir, '--cfg-options',
+                *data_options(tiny_data), f'train_cfg.max_epochs={epochs}',
+                'default_hooks.logger.interval=1'
+            ])
+    finally:
+        for cls in (DetLocalVisualizer, Visualizer):
+            cls._instance_dict.pop('visualizer', None)
+        MMLogger._instance_dict.pop('tiny_frcnn_20260101_000000', None)
     for work_dir, epochs in zip(runs, (1, 2)):
         iters = [x['iter'] for x in _scalars(work_dir) if 'loss' in x]
         assert iters == list(range(1, 2 * epochs + 1)), work_dir
