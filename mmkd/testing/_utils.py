@@ -95,3 +95,19 @@ def load_tool(name: str):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def distiller_batch(model, seed: int = 0) -> tuple:
+    """``(inputs, data_samples)`` of a preprocessed 2-image batch (64x64,
+    3 and 2 boxes of 6 classes), drawn with ``seed``, for ``model.loss``."""
+    import torch
+    from mmdet.testing import demo_mm_inputs
+    torch.manual_seed(seed)
+    packed = demo_mm_inputs(
+        batch_size=2,
+        image_shapes=[(3, 64, 64)] * 2,
+        num_items=[3, 2],
+        num_classes=6,
+        with_mask=False)
+    data = model.data_preprocessor(packed, True)
+    return data['inputs'], data['data_samples']

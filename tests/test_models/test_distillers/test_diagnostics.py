@@ -4,14 +4,13 @@ import math
 
 import pytest
 import torch
-from mmdet.testing import demo_mm_inputs
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 import mmkd  # noqa: F401
 from mmkd.models.distillers.diagnostics import bound_active, teacher_cls_stats
 from mmkd.registry import MODELS
-from mmkd.testing import ROOT
+from mmkd.testing import ROOT, distiller_batch
 
 init_default_scope('mmkd')
 
@@ -55,18 +54,11 @@ def test_distiller_logs_diagnostics_without_changing_the_loss():
         diag = MODELS.build(copy.deepcopy(kd))
     diag.load_state_dict(plain.state_dict())
     diag.teacher.load_state_dict(plain.teacher.state_dict())
-    torch.manual_seed(1)
-    packed = demo_mm_inputs(
-        batch_size=2,
-        image_shapes=[(3, 64, 64)] * 2,
-        num_items=[3, 2],
-        num_classes=6,
-        with_mask=False)
-    data = plain.data_preprocessor(packed, True)
+    inputs, samples = distiller_batch(plain, seed=1)
     outs = []
     for model in (plain, diag):
         torch.manual_seed(2)  # same anchor / RoI sampling
-        outs.append(model.loss(data['inputs'], data['data_samples']))
+        outs.append(model.loss(inputs, samples))
     keys = {k for k in outs[1] if k.startswith('diag.')}
     assert {
         'diag.t_rpn_acc', 'diag.t_rpn_entropy', 'diag.t_rcn_acc',

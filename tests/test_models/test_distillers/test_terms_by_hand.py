@@ -6,13 +6,12 @@ import math
 
 import pytest
 import torch
-from mmdet.testing import demo_mm_inputs
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 import mmkd  # noqa: F401
 from mmkd.registry import MODELS
-from mmkd.testing import ROOT
+from mmkd.testing import ROOT, distiller_batch
 
 init_default_scope('mmkd')
 KD = Config.fromfile(f'{ROOT}/tests/configs/tiny_kd.py').model
@@ -28,18 +27,6 @@ def _build(**overrides):
     torch.manual_seed(0)
     with pytest.warns(UserWarning, match='teacher_ckpt is None'):
         return MODELS.build(cfg)
-
-
-def _batch(model):
-    torch.manual_seed(1)
-    packed = demo_mm_inputs(
-        batch_size=2,
-        image_shapes=[(3, 64, 64)] * 2,
-        num_items=[3, 2],
-        num_classes=6,
-        with_mask=False)
-    data = model.data_preprocessor(packed, True)
-    return data['inputs'], data['data_samples']
 
 
 def _spy(obj, name, store):
@@ -62,7 +49,7 @@ def test_mu_weighs_the_hard_classification_losses():
     for mu in (0.25, 0.5):
         model = _build(hard_weight=mu)
         torch.manual_seed(2)  # the same anchor and RoI sampling
-        losses[mu] = model.loss(*_batch(model))
+        losses[mu] = model.loss(*distiller_batch(model, seed=1))
     a, b = losses[0.25], losses[0.5]
     torch.testing.assert_close(a['student.loss_cls'],
                                0.5 * b['student.loss_cls'])
@@ -162,7 +149,7 @@ def test_terms_by_hand_with_a_perturbed_teacher():
         for k, v in state.items()
     })
     model.eval()  # the same BN statistics in both passes
-    inputs, samples = _batch(model)
+    inputs, samples = distiller_batch(model, seed=1)
     anchor_targets, roi_targets, roi_runs = [], [], []
     _spy(model.student.rpn_head, 'get_targets', anchor_targets)
     _spy(model.student.roi_head.bbox_head, 'get_targets', roi_targets)

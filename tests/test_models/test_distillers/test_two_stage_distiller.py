@@ -3,7 +3,6 @@ import copy
 
 import pytest
 import torch
-from mmdet.testing import demo_mm_inputs
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
@@ -11,6 +10,7 @@ import mmkd  # noqa: F401
 from mmkd.models.distillers import TERM_NAMES
 from mmkd.registry import MODELS
 from mmkd.testing import ROOT
+from mmkd.testing import distiller_batch as batch
 
 init_default_scope('mmkd')  # as the Runner does; plain detectors need it
 KD = Config.fromfile(f'{ROOT}/tests/configs/tiny_kd.py').model
@@ -39,18 +39,6 @@ def build(**kwargs):
     torch.manual_seed(0)
     with pytest.warns(UserWarning, match='teacher_ckpt is None'):
         return MODELS.build(distiller_cfg(**kwargs))
-
-
-def batch(model, seed=0):
-    torch.manual_seed(seed)
-    packed = demo_mm_inputs(
-        batch_size=2,
-        image_shapes=[(3, 64, 64)] * 2,
-        num_items=[3, 2],
-        num_classes=6,
-        with_mask=False)
-    data = model.data_preprocessor(packed, True)
-    return data['inputs'], data['data_samples']
 
 
 def test_one_iteration_gives_every_term():

@@ -4,14 +4,13 @@ import copy
 
 import pytest
 import torch
-from mmdet.testing import demo_mm_inputs
 from mmengine.config import Config
 from mmengine.logging import MessageHub
 from mmengine.registry import init_default_scope
 
 import mmkd  # noqa: F401
 from mmkd.registry import MODELS
-from mmkd.testing import ROOT
+from mmkd.testing import ROOT, distiller_batch
 
 init_default_scope('mmkd')
 KD = Config.fromfile(f'{ROOT}/tests/configs/tiny_kd.py').model
@@ -19,10 +18,10 @@ KD.teacher = Config.fromfile(
     f'{ROOT}/tests/configs/tiny_frcnn_teacher.py').model
 
 
-def _losses(model, data, iteration):
+def _losses(model, inputs, samples, iteration):
     MessageHub.get_current_instance().update_info('iter', iteration)
     torch.manual_seed(2)  # the same anchor and RoI sampling
-    out = model.loss(data['inputs'], data['data_samples'])
+    out = model.loss(inputs, samples)
     return {
         k: (sum(v) if isinstance(v, list) else v).item()
         for k, v in out.items() if 'loss' in k
@@ -36,16 +35,10 @@ def test_ramp_scales_the_terms_and_blends_mu():
     ramped = MODELS.build(dict(copy.deepcopy(KD), distill_warmup_iters=4))
     ramped.load_state_dict(paper.state_dict())
     ramped.teacher.load_state_dict(paper.teacher.state_dict())
-    packed = demo_mm_inputs(
-        batch_size=2,
-        image_shapes=[(3, 64, 64)] * 2,
-        num_items=[3, 2],
-        num_classes=6,
-        with_mask=False)
-    data = paper.data_preprocessor(packed, True)
-    full = _losses(paper, data, 0)
+    inputs, samples = distiller_batch(paper)
+    full = _losses(paper, inputs, samples, 0)
     # iteration 0 of 4: ramp 1/4, mu = 1 - 1/4 * (1 - 0.5) = 0.875
-    first = _losses(ramped, data, 0)
+    first = _losses(ramped, inputs, samples, 0)
     for key in ('distill.loss_hint', 'distill.loss_rpn_reg',
                 'distill.loss_rcn_reg'):
         assert first[key] == pytest.approx(full[key] / 4, rel=1e-5), key
@@ -59,7 +52,7 @@ def test_ramp_scales_the_terms_and_blends_mu():
     assert first['student.loss_bbox'] == pytest.approx(
         full['student.loss_bbox'], rel=1e-5)
     # from iteration 3 (the 4th) on: the paper's weights
-    late = _losses(ramped, data, 3)
+    late = _losses(ramped, inputs, samples, 3)
     for key, value in full.items():
         assert late[key] == pytest.approx(value, rel=1e-5), key
 
