@@ -56,9 +56,6 @@ def _check_out(path: str) -> None:
 
 def apply_args(cfg, args):
     set_work_dir(cfg, args)
-    if osp.isfile(cfg.work_dir):
-        raise ConfigError(f'work_dir {cfg.work_dir!r} is a file; give a '
-                          'directory with --work-dir DIR')
     cfg.load_from = args.checkpoint
     cfg.launcher = args.launcher
     if is_distiller(cfg.model):

@@ -80,12 +80,17 @@ def parse_launch_args(parser: argparse.ArgumentParser, argv=None):
 
 
 def set_work_dir(cfg: Config, args) -> None:
-    """``--work-dir``, else the config's, else ``work_dirs/CONFIG_NAME``."""
+    """``--work-dir``, else the config's, else ``work_dirs/CONFIG_NAME``;
+    refused (``ConfigError``) if it is a file."""
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir', None) is None:
         name = os.path.splitext(os.path.basename(args.config))[0]
         cfg.work_dir = os.path.join('./work_dirs', name)
+    if osp.exists(cfg.work_dir) and not osp.isdir(cfg.work_dir):
+        raise ConfigError(f'work_dir {cfg.work_dir!r} is a file; give a '
+                          'directory with --work-dir DIR (it is created if '
+                          'it does not exist)')
 
 
 def _cpu_process_group(cfg: Config) -> None:
@@ -258,13 +263,10 @@ def check_work_dir(work_dir: str, resume_meta: Optional[dict]) -> None:
             resumes from (its ``epoch`` and ``iter``); None for a new run.
 
     Raises:
-        ConfigError: ``work_dir`` is a file, or holds checkpoints that a new
-            run (or a resume from an older checkpoint) would overwrite.
+        ConfigError: ``work_dir`` holds checkpoints that a new run (or a
+            resume from an older checkpoint) would overwrite (that it is not
+            a file, ``set_work_dir`` checked).
     """
-    if osp.exists(work_dir) and not osp.isdir(work_dir):
-        raise ConfigError(f'work_dir {work_dir!r} is a file; give a '
-                          'directory with --work-dir DIR (it is created if '
-                          'it does not exist)')
     steps = step_checkpoints(work_dir)
     if resume_meta is None:
         # What a new run would write: epoch_N / iter_N and best_* (the hook

@@ -114,6 +114,9 @@ CASES = [
      "--out '.*r.json' must be a .pkl file", 1),
     ('test: --out is a folder', 'test', _out_is_a_folder,
      'is a directory; give a file name', 1),
+    ('test: work dir is a file', 'test',
+     lambda i: [i.write('work', 'not a folder')] and i.test(i.ckpts['det']),
+     "work_dir '.*work' is a file; give a directory", 1),
     ('test: --show-dir is a file', 'test', lambda i: i.test(
         i.ckpts['det'], args=['--show-dir', i.write('f', '')]),
      '--show-dir .* is a file', 1),
