@@ -112,7 +112,13 @@ def class_names(dataset: dict) -> tuple:
 
 def data_options(cfg: Config, root: str) -> dict:
     """Point every split at a tiny dataset in the config's format."""
-    opts = {'train_dataloader.batch_size': 2, 'train_cfg.max_epochs': 1}
+    # One epoch, validated (schedules that validate from a later epoch on,
+    # as the demo teacher's, are moved to it).
+    opts = {
+        'train_dataloader.batch_size': 2,
+        'train_cfg.max_epochs': 1,
+        'train_cfg.val_begin': 1
+    }
     for split in ('train', 'val'):
         loader = f'{split}_dataloader'
         opts.update({
