@@ -50,7 +50,10 @@ MODES = dict(
     quick=dict(
         data='data/synthetic_quick',
         generate=['--num-train', '96', '--num-val', '24', '--num-test', '24'],
-        cfg_options=['train_cfg.max_epochs=1', 'train_cfg.val_interval=1']))
+        cfg_options=[
+            'train_cfg.max_epochs=1', 'train_cfg.val_begin=1',
+            'train_cfg.val_interval=1'
+        ]))
 
 
 def parse_args(argv=None):
@@ -79,14 +82,29 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def run(cmd: list, env: dict = None) -> None:
-    """Run a tool, streaming its output; stop the demo if it fails."""
-    print('$ ' + ' '.join(cmd), flush=True)
+def run(cmd: list, env: dict = None, log: str = None) -> None:
+    """Run a tool, streaming its output (appended to ``log`` instead when
+    given); stop the demo if it fails."""
+    line = '$ ' + ' '.join(cmd)
     full_env = dict(os.environ, PYTHONPATH=ROOT, **(env or {}))
-    code = subprocess.call(cmd, cwd=ROOT, env=full_env)
+    if log is None:
+        print(line, flush=True)
+        code = subprocess.call(cmd, cwd=ROOT, env=full_env)
+    else:
+        os.makedirs(osp.dirname(log), exist_ok=True)
+        with open(log, 'a') as f:
+            f.write(line + '\n')
+            f.flush()
+            code = subprocess.call(
+                cmd,
+                cwd=ROOT,
+                env=full_env,
+                stdout=f,
+                stderr=subprocess.STDOUT)
     if code != 0:
+        where = 'its output above' if log is None else log
         raise SystemExit(f'demo: {cmd[1]} failed with exit code {code}; '
-                         'see its output above')
+                         f'see {where}')
 
 
 def data_options(data_root: str) -> list:
@@ -109,7 +127,7 @@ def last_checkpoint(work_dir: str):
     return path if osp.isfile(path) else None
 
 
-def train(name, config, work_dir, options, force) -> str:
+def train(name, config, work_dir, options, force, env=None, log=None) -> str:
     done = osp.join(work_dir, 'DONE')
     if osp.isfile(done) and not force:
         print(f'[demo] {name}: finished earlier, reusing {work_dir}')
@@ -122,7 +140,7 @@ def train(name, config, work_dir, options, force) -> str:
     cmd = [sys.executable, 'tools/train.py', config, '--work-dir', work_dir]
     if last_checkpoint(work_dir):
         cmd.append('--resume')  # an interrupted run continues
-    run(cmd + ['--cfg-options', *options])
+    run(cmd + ['--cfg-options', *options], env=env, log=log)
     open(done, 'w').close()
     return last_checkpoint(work_dir)
 

@@ -156,3 +156,50 @@ def test_val_map_is_the_last_epochs_across_resumed_logs(tmp_path):
     assert tool.val_map(str(tmp_path)) == pytest.approx(0.4)
     with pytest.raises(SystemExit, match='no validation mAP'):
         tool.val_map(str(tmp_path / 'missing'))
+
+
+def test_jobs_run_at_once_each_with_its_threads_and_log(tmp_path, monkeypatch):
+    import threading
+    tool = _tool()
+    monkeypatch.delenv('OMP_NUM_THREADS', raising=False)
+    monkeypatch.setattr(tool.os, 'cpu_count', lambda: 2)
+    # Two runs meet here only if they are in flight at the same time.
+    barrier = threading.Barrier(2, timeout=20)
+    seen = []
+
+    def one(row, seed, env, log):
+        barrier.wait()
+        seen.append((row, seed, env, log))
+        if (row, seed) == ('kd', 0):
+            raise SystemExit(f'demo: tools/train.py failed; see {log}')
+        return seed / 10, seed / 5
+
+    runs = [('student', 0), ('student', 1), ('kd', 0), ('kd', 1)]
+    with pytest.raises(SystemExit) as failure:
+        tool.run_all(runs, 2, one, str(tmp_path))
+    # the failure does not stop the other runs; it is named at the end
+    assert sorted(s[:2] for s in seen) == sorted(runs)
+    log = tmp_path / 'logs' / 'kd_seed0.log'
+    assert str(failure.value) == ('reproduce: kd seed 0: demo: '
+                                  f'tools/train.py failed; see {log}')
+    assert all(env == {'OMP_NUM_THREADS': '1'} for _, _, env, _ in seen)
+    assert len({log for *_, log in seen}) == 4
+    # one at a time: the tools stream to the terminal with their threads
+    results = tool.run_all(runs, 1, lambda row, seed, env, log: (env, log),
+                           str(tmp_path))
+    assert results == {run: (None, None) for run in runs}
+
+
+def test_a_tools_output_goes_to_its_log_and_a_failure_names_it(tmp_path):
+    import sys
+
+    from mmkd.demo.pipeline import run
+    log = tmp_path / 'logs' / 'row_seed0.log'
+    run([sys.executable, '-c', 'print("epoch 1")'], log=str(log))
+    with pytest.raises(SystemExit, match=f'exit code 3; see {log}$'):
+        run([sys.executable, '-c', 'print("epoch 2"); raise SystemExit(3)'],
+            env=dict(OMP_NUM_THREADS='1'),
+            log=str(log))
+    text = log.read_text()
+    assert 'epoch 1' in text and 'epoch 2' in text
+    assert text.startswith(f'$ {sys.executable} -c')
