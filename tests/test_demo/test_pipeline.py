@@ -6,7 +6,7 @@ from mmkd.demo import pipeline
 
 def _fake_run(calls):
 
-    def run(cmd, env=None):
+    def run(cmd, env=None, log=None):
         calls.append(cmd)
         work_dir = cmd[cmd.index('--work-dir') + 1]
         os.makedirs(work_dir, exist_ok=True)
