@@ -116,6 +116,9 @@ def parse_args(argv=None):
         'its output in WORK_DIR/logs/ (2 on 2 CPU cores: about 1.8x the '
         'runs per hour of one at a time)')
     args = parser.parse_args(argv)
+    # A row or seed given twice would train twice into one folder.
+    args.rows = list(dict.fromkeys(args.rows))
+    args.seeds = list(dict.fromkeys(args.seeds))
     if args.jobs < 1:
         parser.error(f'--jobs {args.jobs}: give 1 or more')
     return args
@@ -212,8 +215,9 @@ def run_all(runs, jobs, one, work_dir):
     """
     if jobs == 1:
         return {(row, seed): one(row, seed, None, None) for row, seed in runs}
-    threads = os.environ.get('OMP_NUM_THREADS',
-                             str(max(1, (os.cpu_count() or 1) // jobs)))
+    cpus = len(os.sched_getaffinity(0)) if hasattr(
+        os, 'sched_getaffinity') else (os.cpu_count() or 1)
+    threads = os.environ.get('OMP_NUM_THREADS', str(max(1, cpus // jobs)))
     env = dict(OMP_NUM_THREADS=threads)
 
     def job(row, seed):
@@ -229,14 +233,23 @@ def run_all(runs, jobs, one, work_dir):
             flush=True)
         return result
 
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
-        futures = {run: pool.submit(job, *run) for run in runs}
+    pool = ThreadPoolExecutor(max_workers=jobs)
     results, failed = {}, []
-    for (row, seed), future in futures.items():
-        try:
-            results[row, seed] = future.result()
-        except SystemExit as exc:  # run() names the tool and its log
-            failed.append(f'{row} seed {seed}: {exc}')
+    try:
+        futures = {run: pool.submit(job, *run) for run in runs}
+        for (row, seed), future in futures.items():
+            try:
+                results[row, seed] = future.result()
+            except SystemExit as exc:  # run() names the tool and its log
+                failed.append(f'{row} seed {seed}: {exc}')
+            except Exception as exc:  # noqa: BLE001 - named with the others
+                failed.append(f'{row} seed {seed}: {type(exc).__name__}: '
+                              f'{exc}')
+    except BaseException:
+        # Ctrl-C: start no queued run (the running tools get the signal).
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
     if failed:
         raise SystemExit('reproduce: ' + '; '.join(failed))
     return results

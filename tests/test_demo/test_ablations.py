@@ -2,6 +2,7 @@
 names, and the table's statistics are right."""
 import argparse
 import os.path as osp
+import time
 
 import pytest
 
@@ -170,18 +171,22 @@ def test_jobs_run_at_once_each_with_its_threads_and_log(tmp_path, monkeypatch):
     def one(row, seed, env, log):
         barrier.wait()
         seen.append((row, seed, env, log))
-        if (row, seed) == ('kd', 0):
+        if (row, seed) == ('student', 0):
             raise SystemExit(f'demo: tools/train.py failed; see {log}')
+        if (row, seed) == ('kd', 0):
+            raise ValueError('no test.json')
         return seed / 10, seed / 5
 
     runs = [('student', 0), ('student', 1), ('kd', 0), ('kd', 1)]
     with pytest.raises(SystemExit) as failure:
         tool.run_all(runs, 2, one, str(tmp_path))
-    # the failure does not stop the other runs; it is named at the end
+    # the first run's failure does not stop the later runs; the failures
+    # are named together at the end
     assert sorted(s[:2] for s in seen) == sorted(runs)
-    log = tmp_path / 'logs' / 'kd_seed0.log'
-    assert str(failure.value) == ('reproduce: kd seed 0: demo: '
-                                  f'tools/train.py failed; see {log}')
+    log = tmp_path / 'logs' / 'student_seed0.log'
+    assert str(failure.value) == (
+        'reproduce: student seed 0: demo: tools/train.py failed; see '
+        f'{log}; kd seed 0: ValueError: no test.json')
     assert all(env == {'OMP_NUM_THREADS': '1'} for _, _, env, _ in seen)
     assert len({log for *_, log in seen}) == 4
     # one at a time: the tools stream to the terminal with their threads
@@ -191,15 +196,52 @@ def test_jobs_run_at_once_each_with_its_threads_and_log(tmp_path, monkeypatch):
 
 
 def test_a_tools_output_goes_to_its_log_and_a_failure_names_it(tmp_path):
+    import re
     import sys
 
     from mmkd.demo.pipeline import run
     log = tmp_path / 'logs' / 'row_seed0.log'
     run([sys.executable, '-c', 'print("epoch 1")'], log=str(log))
-    with pytest.raises(SystemExit, match=f'exit code 3; see {log}$'):
+    with pytest.raises(
+            SystemExit, match=f'exit code 3; see {re.escape(str(log))}$'):
         run([sys.executable, '-c', 'print("epoch 2"); raise SystemExit(3)'],
             env=dict(OMP_NUM_THREADS='1'),
             log=str(log))
     text = log.read_text()
     assert 'epoch 1' in text and 'epoch 2' in text
     assert text.startswith(f'$ {sys.executable} -c')
+
+
+def test_ctrl_c_starts_no_queued_run(tmp_path):
+    import signal
+    import threading
+    tool = _tool()
+    started, both = [], threading.Barrier(2, timeout=20)
+    release = threading.Event()
+
+    def one(row, seed, env, log):
+        started.append(seed)
+        both.wait()
+        if seed == 0:  # Ctrl-C reaches the main thread while two runs train
+            signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
+        release.wait(20)
+        return 0.0, 0.0
+
+    handler = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            tool.run_all([('kd', seed) for seed in range(6)], 2, one,
+                         str(tmp_path))
+    finally:
+        signal.signal(signal.SIGINT, handler)
+        release.set()
+    time.sleep(0.5)  # a run that would start now has had time to
+    assert sorted(started) == [0, 1]
+
+
+def test_repeated_rows_and_seeds_run_once():
+    args = _tool().parse_args(
+        ['--rows', 'kd', 'kd', 'student', '--seeds', '0', '0', '1'])
+    assert args.rows == ['kd', 'student'] and args.seeds == [0, 1]
+    with pytest.raises(SystemExit):
+        _tool().parse_args(['--jobs', '0'])
