@@ -199,7 +199,9 @@ def _one_run(row, seed, work_dir, base, teacher, env, log):
     if config != STUDENT:
         opts.append(f'model.teacher_ckpt={teacher}')
     ckpt = train(row, config, run_dir, opts, False, env=env, log=log)
-    return val_map(run_dir), test_map(config, ckpt, run_dir, base, env, log)
+    # Tested with the options it trained with: the row's switched-off terms
+    # (and their adapters) are not in its checkpoint.
+    return val_map(run_dir), test_map(config, ckpt, run_dir, opts, env, log)
 
 
 def run_all(runs, jobs, one, work_dir):

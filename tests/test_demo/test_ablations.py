@@ -245,3 +245,30 @@ def test_repeated_rows_and_seeds_run_once():
     assert args.rows == ['kd', 'student'] and args.seeds == [0, 1]
     with pytest.raises(SystemExit):
         _tool().parse_args(['--jobs', '0'])
+
+
+def test_a_row_is_tested_with_the_options_it_trained_with(
+        tmp_path, monkeypatch):
+    tool = _tool()
+    commands = []
+
+    def run(cmd, env=None, log=None):
+        commands.append(cmd)
+        out = tmp_path / 'kd_seed0' / 'test' / 'stamp'
+        out.mkdir(parents=True)
+        (out / 'stamp.json').write_text('{"coco/bbox_mAP": 0.25}\n')
+
+    monkeypatch.setattr(tool, 'train', lambda *a, **k: 'epoch_4.pth')
+    monkeypatch.setattr(tool, 'val_map', lambda run_dir: 0.2)
+    monkeypatch.setattr(tool, 'run', run)
+    assert tool._one_run('kd', 0, str(tmp_path), ['a=1'], 't.pth', None,
+                         None) == (0.2, 0.25)
+    [test] = commands
+    assert test[1] == 'tools/test.py'
+    # without the row's options the model tested has the hint adapter the
+    # kd row's checkpoint lacks, and tools/test.py refuses it
+    options = test[test.index('--cfg-options') + 1:]
+    assert options == [
+        'a=1', *tool.ROWS['kd'].options, 'randomness.seed=0',
+        'model.teacher_ckpt=t.pth'
+    ]
