@@ -97,17 +97,22 @@ def load_tool(name: str):
     return module
 
 
-def distiller_batch(model, seed: int = 0) -> tuple:
-    """``(inputs, data_samples)`` of a preprocessed 2-image batch (64x64,
-    3 and 2 boxes of 6 classes), drawn with ``seed``, for ``model.loss``."""
+def demo_batch(seed: int = 0) -> dict:
+    """A packed 2-image batch (64x64, 3 and 2 boxes of 6 classes) drawn
+    with ``seed``, as a data loader gives it to ``train_step``."""
     import torch
     from mmdet.testing import demo_mm_inputs
     torch.manual_seed(seed)
-    packed = demo_mm_inputs(
+    return demo_mm_inputs(
         batch_size=2,
         image_shapes=[(3, 64, 64)] * 2,
         num_items=[3, 2],
         num_classes=6,
         with_mask=False)
-    data = model.data_preprocessor(packed, True)
+
+
+def distiller_batch(model, seed: int = 0) -> tuple:
+    """``(inputs, data_samples)`` of :func:`demo_batch` preprocessed by
+    ``model``, for ``model.loss``."""
+    data = model.data_preprocessor(demo_batch(seed), True)
     return data['inputs'], data['data_samples']

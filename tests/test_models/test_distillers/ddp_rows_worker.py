@@ -56,14 +56,8 @@ def tiny_config(config: str, options: list):
 
 
 def batch(seed: int) -> dict:
-    from mmdet.testing import demo_mm_inputs
-    torch.manual_seed(seed)
-    return demo_mm_inputs(
-        batch_size=2,
-        image_shapes=[(3, 64, 64)] * 2,
-        num_items=[3, 2],
-        num_classes=6,
-        with_mask=False)
+    from mmkd.testing import demo_batch
+    return demo_batch(seed)
 
 
 def wrapped(cfg):

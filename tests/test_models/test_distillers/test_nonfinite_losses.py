@@ -13,7 +13,6 @@ import os.path as osp
 
 import pytest
 import torch
-from mmdet.testing import demo_mm_inputs
 from mmengine.config import Config
 from mmengine.logging import MessageHub
 from mmengine.optim import OptimWrapper
@@ -24,7 +23,7 @@ import mmkd  # noqa: F401
 import mmkd.testing.faults  # noqa: F401  (registers NaNHintLoss)
 from mmkd.models.distillers import TERM_NAMES
 from mmkd.registry import MODELS
-from mmkd.testing import ROOT, data_options, load_tool
+from mmkd.testing import ROOT, data_options, demo_batch, load_tool
 
 init_default_scope('mmkd')
 KD_CONFIG = f'{ROOT}/tests/configs/tiny_kd.py'
@@ -62,13 +61,7 @@ def _step(model, term, value, nonfinite='stop', it=6, optim=None):
         model.distill_losses[term] = _Poisoned(model.distill_losses[term],
                                                value)
     MessageHub.get_current_instance().update_info('iter', it)
-    torch.manual_seed(0)
-    data = demo_mm_inputs(
-        batch_size=2,
-        image_shapes=[(3, 64, 64)] * 2,
-        num_items=[3, 2],
-        num_classes=6,
-        with_mask=False)
+    data = demo_batch(0)
     optim = optim or OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.1))
     return model.train_step(data, optim)
 
