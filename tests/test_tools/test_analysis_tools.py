@@ -1,12 +1,15 @@
-"""tools/analysis_tools: benchmark.py, get_flops.py and analyze_logs.py."""
+"""tools/analysis_tools: benchmark.py, get_flops.py, analyze_logs.py and
+roi_scores.py."""
 import argparse
 import importlib.util
 import json
 import os.path as osp
+import subprocess
 
 import cv2
 import pytest
 
+from mmkd.testing import PYTHON, TINY_CONFIG, data_options, run_tool
 from mmkd.testing.tiny_datasets import write_coco
 from mmkd.testing.trunks import C5, ROOT, write_tiny_config
 
@@ -241,3 +244,46 @@ def test_cal_train_time(tmp_path):
     # three iterations at 0.1 s (epoch 1) and three at 0.2 s (epoch 2)
     assert result['epochs'] == {1: pytest.approx(0.1), 2: pytest.approx(0.2)}
     assert result['mean'] == pytest.approx(0.15)
+
+
+# ----------------------------------------------------------- roi_scores.py
+ROI_SCORES = osp.join(ROOT, 'tools', 'analysis_tools', 'roi_scores.py')
+KD_CONFIG = osp.join(ROOT, 'tests', 'configs', 'tiny_kd.py')
+
+
+def test_roi_scores_of_checkpoints_and_their_teacher(tiny_data, tiny_teacher,
+                                                     tmp_path):
+    """The command line a user runs: a distiller's student, two
+    checkpoints, the teacher on the same proposals, a mean line."""
+    from .bad_input_helpers import training_checkpoint
+    ckpts = [
+        training_checkpoint(tmp_path / f'kd{i}.pth', KD_CONFIG)
+        for i in range(2)
+    ]
+    proc = run_tool([
+        PYTHON, ROI_SCORES, KD_CONFIG, *map(str, ckpts), '--images', '2',
+        '--teacher-ckpt', tiny_teacher, '--cfg-options',
+        *data_options(tiny_data)
+    ])
+    lines = proc.stdout.strip().splitlines()
+    assert lines[-5].startswith('val split, 2 images')
+    assert 'teacher_p_bg_pos' in lines[-4]
+    assert lines[-3].startswith(str(ckpts[0])[-48:])
+    assert lines[-1].startswith('mean')
+
+
+@pytest.mark.parametrize('case', ['missing', 'teacher_of_detector'])
+def test_roi_scores_bad_input_is_one_error_line(case, tiny_data, tiny_teacher):
+    args = [PYTHON, ROI_SCORES, TINY_CONFIG]
+    if case == 'missing':
+        args += ['absent.pth']
+        expected = "error: checkpoint 'absent.pth' does not exist"
+    else:
+        args += [tiny_teacher, '--teacher-ckpt', tiny_teacher]
+        expected = 'error: --teacher-ckpt needs a distillation config'
+    args += ['--cfg-options', *data_options(tiny_data)]
+    proc = subprocess.run(
+        args, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode != 0
+    assert proc.stderr.strip().splitlines()[-1].startswith(expected)
+    assert 'Traceback' not in proc.stderr

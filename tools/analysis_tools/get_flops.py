@@ -36,9 +36,13 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def build(model_cfg):
-    """Build a model (no weights are loaded) in eval mode."""
+def build(model_cfg, scope='mmkd'):
+    """Build a model (no weights are loaded) in eval mode, with the
+    registry scope of its config (MMDetection's types under 'mmkd')."""
+    from mmengine.registry import init_default_scope
+
     from mmkd.registry import MODELS
+    init_default_scope(scope)
     return MODELS.build(model_cfg).eval()
 
 
@@ -63,16 +67,18 @@ def adapter_params(cfg):
     adapters = cfg.model.get('adapters') if is_distiller(cfg.model) else None
     if isinstance(adapters, dict):  # one adapter per hint level
         adapters = [adapters] * len(cfg.model.get('hint_levels', [(0, 0)]))
-    return sum(count_parameters(build(a)) for a in adapters or [] if a)
+    scope = cfg.get('default_scope', 'mmkd')
+    return sum(count_parameters(build(a, scope)) for a in adapters or [] if a)
 
 
 def count(cfg, shape, num_rois=300):
     """Rows ``dict(role, shape, params, flops)`` for every model of ``cfg``.
     """
     from mmkd.analysis.flops import detector_complexity
-    rows = []
+    rows, scope = [], cfg.get('default_scope', 'mmkd')
     for role, model_cfg, model_shape in models_to_count(cfg, shape):
-        stats = detector_complexity(build(model_cfg), model_shape, num_rois)
+        stats = detector_complexity(
+            build(model_cfg, scope), model_shape, num_rois)
         rows.append(dict(role=role, shape=model_shape, **stats))
     return rows
 
@@ -97,13 +103,10 @@ def print_rows(rows, num_rois, adapters):
 
 
 def main(argv=None):
-    from mmengine.registry import init_default_scope
-
     from mmkd.analysis.inputs import pipeline_shape
     from mmkd.utils.config_check import load_config
     args = parse_args(argv)
     cfg = load_config(args.config, args.cfg_options)
-    init_default_scope(cfg.get('default_scope', 'mmkd'))
     shape = tuple(args.shape) if args.shape else pipeline_shape(cfg)
     rows = count(cfg, shape, args.num_rois)
     adapters = adapter_params(cfg)

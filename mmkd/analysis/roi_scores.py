@@ -1,0 +1,104 @@
+"""How a detector's RoI head scores its own proposals, on images with
+ground truth: the statistics behind a class-weighted soft cross-entropy.
+
+The weighted soft cross-entropy ``-sum_c w_c p_t(c) log p_s(c)`` is
+smallest, over the student's distributions, at ``p_s(c) ∝ w_c p_t(c)``
+(a Lagrange multiplier on ``sum_c p_s(c) = 1``): with ``w_bg = 1.5`` the
+student is taught the teacher's distribution with the background's share
+raised. :func:`roi_score_stats` measures where a trained RoI head's
+probabilities sit on the proposals it keeps at test time.
+"""
+from typing import Dict, List
+
+import torch
+
+
+@torch.no_grad()
+def roi_score_stats(model,
+                    batches: List[dict],
+                    *,
+                    iou_thr: float = 0.5,
+                    score_thr: float = 0.05,
+                    teacher=None) -> Dict[str, float]:
+    """Class probabilities of ``model``'s RoI head on its test proposals.
+
+    A proposal whose best IoU with a ground-truth box is ``>= iou_thr`` is
+    a positive of that box's class; one below it is a negative.
+
+    Args:
+        model: a two-stage detector in eval mode (``rpn_head``,
+            ``roi_head``), e.g. :func:`mmkd.analysis.speed.build_deployed`.
+        batches: data batches as the test loader yields them, with
+            ``gt_instances`` (the test pipeline loads annotations).
+        iou_thr: IoU of a positive proposal.
+        score_thr: the test-time score threshold of the RoI head; a
+            positive whose true class scores below it yields no detection.
+        teacher: optional second detector scored on the *same* proposals
+            (``teacher_*`` keys).
+
+    Returns:
+        dict: ``positives`` / ``negatives`` (counts), and means over them:
+        ``p_bg_pos`` (background probability of the positives), ``p_true``
+        (probability of the true class), ``acc_pos`` (argmax is the true
+        class), ``kept_pos`` (true class scores ``>= score_thr``) and
+        ``p_bg_neg``; with ``teacher`` also ``teacher_p_bg_pos``,
+        ``teacher_p_true`` and ``teacher_p_bg_neg``.
+    """
+    from mmdet.structures.bbox import bbox2roi, bbox_overlaps
+    sums: Dict[str, float] = {}
+    counts = dict(positives=0, negatives=0)
+
+    def add(key, values):
+        sums[key] = sums.get(key, 0.0) + float(values.sum())
+
+    for raw in batches:
+        data = model.data_preprocessor(raw, False)
+        samples = data['data_samples']
+        feats = model.extract_feat(data['inputs'])
+        proposals = model.rpn_head.predict(feats, samples, rescale=False)
+        boxes = [p.bboxes for p in proposals]
+        rois = bbox2roi(boxes)
+        probs = {'': _probs(model, feats, rois)}
+        if teacher is not None:
+            t_data = teacher.data_preprocessor(raw, False)
+            probs['teacher_'] = _probs(teacher,
+                                       teacher.extract_feat(t_data['inputs']),
+                                       rois)
+        start = 0
+        for sample, props in zip(samples, boxes):
+            end = start + len(props)
+            gt = sample.gt_instances
+            scale = sample.metainfo.get('scale_factor', (1.0, 1.0))
+            gt_boxes = getattr(gt.bboxes, 'tensor', gt.bboxes).float()
+            gt_boxes = gt_boxes * props.new_tensor(scale).repeat(2)
+            if len(gt_boxes) and len(props):
+                best, arg = bbox_overlaps(props, gt_boxes).max(1)
+            else:
+                best = props.new_zeros(len(props))
+                arg = best.long()
+            pos = best >= iou_thr
+            labels = gt.labels[arg[pos]] if pos.any() else arg[pos]
+            counts['positives'] += int(pos.sum())
+            counts['negatives'] += int((~pos).sum())
+            for prefix, p in probs.items():
+                p = p[start:end]
+                add(prefix + 'p_bg_pos', p[pos, -1])
+                add(prefix + 'p_bg_neg', p[~pos, -1])
+                true = p[pos].gather(1, labels[:, None])[:, 0]
+                add(prefix + 'p_true', true)
+                if not prefix:
+                    add('acc_pos', (p[pos].argmax(1) == labels).float())
+                    add('kept_pos', (true >= score_thr).float())
+            start = end
+    stats: Dict[str, float] = dict(counts)
+    for key, total in sums.items():
+        side = 'negatives' if key.endswith('_neg') else 'positives'
+        n = counts[side]
+        stats[key] = total / n if n else float('nan')
+    return stats
+
+
+def _probs(model, feats, rois):
+    """Softmax over the classes and the background (last) of each RoI."""
+    out = model.roi_head._bbox_forward(feats, rois)
+    return out['cls_score'].float().softmax(-1)
