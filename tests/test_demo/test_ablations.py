@@ -2,6 +2,7 @@
 names, and the table's statistics are right."""
 import argparse
 import os.path as osp
+import re
 import time
 
 import pytest
@@ -22,6 +23,9 @@ EXPECTED_TERMS = {
     'full': ALL_TERMS,
     'no_adapter': ALL_TERMS,
     'full_t2': ALL_TERMS,
+    'student_w16': None,
+    'full_w16': ALL_TERMS,
+    'full_w16_t2': ALL_TERMS,
 }
 
 
@@ -67,16 +71,22 @@ def test_row_builds_the_model_it_names(row):
     assert set(losses) == expected
     for name in KD & set(losses):
         assert losses[name].bg_weight == (1.0 if row == 'kd_plain' else 1.5)
-        assert losses[name].T == (2.0 if row == 'full_t2' else 1.0)
+        assert losses[name].T == (2.0 if row.endswith('_t2') else 1.0)
     for name in {'rpn_reg', 'rcn_reg'} & set(losses):
         kind = type(losses[name]).__name__
         assert kind == ('L2RegDistillLoss'
                         if row == 'kd_l2' else 'TeacherBoundedRegLoss')
         assert losses[name].loss_weight == 0.5
+    # the half-width rows' student: 16 channels in the first stage, 32 in
+    # the FPN, mapped to the teacher's 64
+    width = 16 if 'w16' in row else 8
+    assert model.student.backbone.base_channels == width
     if 'hint' in expected:
-        adapter = type(model.adapters[0]).__name__
-        assert adapter == ('FixedChannelMap'
-                           if row == 'no_adapter' else 'HintAdapter')
+        adapter = model.adapters[0]
+        assert type(adapter).__name__ == ('FixedChannelMap' if row
+                                          == 'no_adapter' else 'HintAdapter')
+        if row != 'no_adapter':
+            assert adapter.conv.in_channels == 2 * width
         # the demo's gamma, chosen on validation (the paper's is 0.5)
         assert losses['hint'].loss_weight == 16.0
     else:
@@ -88,6 +98,17 @@ def test_every_comparison_names_an_existing_row():
     for name, spec in rows.items():
         assert spec.baseline is None or spec.baseline in rows, name
         assert spec.paper in (None, '>', '<', '='), name
+        # the gap is counted from the same student trained alone
+        alone = rows[spec.alone]
+        assert alone.options == [] and 'kd' not in alone.config, name
+        student = re.findall(r'r18w\d+', spec.config)[-1]
+        assert alone.config.endswith(f'frcnn_{student}_synthetic.py'), name
+
+
+def test_default_rows_are_the_papers_ablations():
+    tool = _tool()
+    rows = tool.parse_args([]).rows
+    assert rows == [row for row in EXPECTED_TERMS if 'w16' not in row]
 
 
 def test_table_mean_std_gap_closed_and_verdicts(tmp_path):
@@ -108,6 +129,14 @@ def test_table_mean_std_gap_closed_and_verdicts(tmp_path):
         'kd_plain': {
             'val': [0.2, 0.2, 0.2],
             'test': [0.12, 0.13, 0.14]
+        },
+        'student_w16': {
+            'val': [0.1, 0.1, 0.1],
+            'test': [0.15, 0.15, 0.15]
+        },
+        'full_w16': {
+            'val': [0.2, 0.2, 0.2],
+            'test': [0.17, 0.17, 0.17]
         },
     }
     text = tool.write_table(
@@ -136,6 +165,11 @@ def test_table_mean_std_gap_closed_and_verdicts(tmp_path):
         'KD only, plain cross-entropy (w_bg = 1)']
     assert rows['teacher (seed 0)'].startswith(
         '| teacher (seed 0) | | 0.200 | 100% |')
+    # the half-width rows count the gap from the half-width student alone:
+    # (0.17 - 0.15) / (0.20 - 0.15) = 40% (from the quarter-width one: 70%)
+    assert '| 0.150 +- 0.000 | 0% |' in rows['half-width student alone']
+    assert '| 0.170 +- 0.000 | 40% | half-width student alone |' in rows[
+        'full method, half-width student']
 
 
 def test_val_map_is_the_last_epochs_across_resumed_logs(tmp_path):

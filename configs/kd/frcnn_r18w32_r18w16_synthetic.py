@@ -1,0 +1,16 @@
+# The demo's distillation (frcnn_r18w32_r18w8_synthetic.py: same teacher,
+# terms, weights, hint level and schedule) with the student of
+# frcnn_r18w16_synthetic.py, twice as wide, to measure how much of the
+# teacher-student gap distillation closes for a student with more capacity
+# (README, "The miniature reproduction"). Its 32 FPN channels are mapped to
+# the teacher's 64 by the 1x1 adaptation layer.
+_base_ = ['./frcnn_r18w32_r18w8_synthetic.py']
+model = dict(
+    student=dict(
+        backbone=dict(base_channels=16),
+        neck=dict(in_channels=[16, 32, 64, 128], out_channels=32),
+        rpn_head=dict(in_channels=32, feat_channels=32),
+        roi_head=dict(
+            bbox_roi_extractor=dict(out_channels=32),
+            bbox_head=dict(in_channels=32, fc_out_channels=128))),
+    adapters=[dict(type='HintAdapter', in_channels=32, out_channels=64)])
