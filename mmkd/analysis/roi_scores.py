@@ -1,16 +1,40 @@
 """How a detector's RoI head scores its own proposals, on images with
 ground truth: the statistics behind a class-weighted soft cross-entropy.
 
-The weighted soft cross-entropy ``-sum_c w_c p_t(c) log p_s(c)`` is
-smallest, over the student's distributions, at ``p_s(c) ∝ w_c p_t(c)``
-(a Lagrange multiplier on ``sum_c p_s(c) = 1``): with ``w_bg = 1.5`` the
-student is taught the teacher's distribution with the background's share
-raised. :func:`roi_score_stats` measures where a trained RoI head's
-probabilities sit on the proposals it keeps at test time.
+A distilled RoI head is trained on ``mu * CE(label) + (1 - mu) * nu *
+L_soft`` with ``L_soft = -sum_c w_c p_t(c) log p_s(c)`` (T = 1). Over the
+student's distributions this is smallest at ``p_s(c) ∝ mu [c = label] +
+(1 - mu) nu w_c p_t(c)`` (a Lagrange multiplier on ``sum_c p_s(c) = 1``):
+with ``w_bg = 1.5`` the background's share of every target the teacher
+gives any background probability is raised. :func:`roi_score_stats`
+measures where a trained RoI head's probabilities sit on the proposals it
+keeps at test time, and that target on the same proposals.
 """
-from typing import Dict, List
+from typing import Dict, List, NamedTuple, Optional
 
 import torch
+
+
+class Objective(NamedTuple):
+    """The RoI head's classification objective of a distiller (T = 1):
+    ``hard_weight`` (mu), the soft term's ``loss_weight`` (nu) and its
+    class weights."""
+    hard_weight: float = 0.5
+    loss_weight: float = 1.0
+    fg_weight: float = 1.0
+    bg_weight: float = 1.5
+
+
+def optimal_target(teacher_probs, labels, objective: Objective):
+    """``(N, C + 1)``: the distribution that minimises ``objective`` for
+    RoIs of ``labels`` with the teacher's ``teacher_probs``."""
+    weight = teacher_probs.new_full(teacher_probs.shape[1:],
+                                    objective.fg_weight)
+    weight[-1] = objective.bg_weight
+    mass = (1 - objective.hard_weight) * objective.loss_weight * (
+        weight * teacher_probs)
+    mass[torch.arange(len(labels)), labels] += objective.hard_weight
+    return mass / mass.sum(1, keepdim=True)
 
 
 @torch.no_grad()
@@ -19,7 +43,8 @@ def roi_score_stats(model,
                     *,
                     iou_thr: float = 0.5,
                     score_thr: float = 0.05,
-                    teacher=None) -> Dict[str, float]:
+                    teacher=None,
+                    objective: Optional[Objective] = None) -> Dict[str, float]:
     """Class probabilities of ``model``'s RoI head on its test proposals.
 
     A proposal whose best IoU with a ground-truth box is ``>= iou_thr`` is
@@ -35,6 +60,9 @@ def roi_score_stats(model,
             positive whose true class scores below it yields no detection.
         teacher: optional second detector scored on the *same* proposals
             (``teacher_*`` keys).
+        objective: with ``teacher``, also the background probability of
+            the distribution that minimises this objective on each
+            positive (``target_bg_pos``, see :func:`optimal_target`).
 
     Returns:
         dict: ``positives`` / ``negatives`` (counts), and means over them:
@@ -42,7 +70,8 @@ def roi_score_stats(model,
         (probability of the true class), ``acc_pos`` (argmax is the true
         class), ``kept_pos`` (true class scores ``>= score_thr``) and
         ``p_bg_neg``; with ``teacher`` also ``teacher_p_bg_pos``,
-        ``teacher_p_true`` and ``teacher_p_bg_neg``.
+        ``teacher_p_true`` and ``teacher_p_bg_neg``, and with
+        ``objective`` ``target_bg_pos``.
     """
     from mmdet.structures.bbox import bbox2roi, bbox_overlaps
     sums: Dict[str, float] = {}
@@ -89,6 +118,9 @@ def roi_score_stats(model,
                 if not prefix:
                     add('acc_pos', (p[pos].argmax(1) == labels).float())
                     add('kept_pos', (true >= score_thr).float())
+                elif objective is not None:
+                    target = optimal_target(p[pos], labels, objective)
+                    add('target_bg_pos', target[:, -1])
             start = end
     stats: Dict[str, float] = dict(counts)
     for key, total in sums.items():

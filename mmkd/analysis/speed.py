@@ -9,8 +9,17 @@ from mmengine.runner import load_checkpoint
 from torch import nn
 
 
-def build_deployed(cfg: Config, checkpoint: Optional[str] = None) -> nn.Module:
-    """Build (and load) the deployed detector of ``cfg`` in eval mode."""
+def build_deployed(cfg: Config,
+                   checkpoint: Optional[str] = None,
+                   strict: bool = False) -> nn.Module:
+    """Build (and load) the deployed detector of ``cfg`` in eval mode.
+
+    Args:
+        strict (bool): refuse a checkpoint whose keys or shapes are not
+            exactly the detector's (``CheckpointError``, one message), for
+            measurements that depend on the weights. The default loads what
+            fits, which is enough to time a model.
+    """
     from mmengine.registry import init_default_scope
 
     from mmkd.models.distillers.export import (deployed_model_cfg,
@@ -19,7 +28,9 @@ def build_deployed(cfg: Config, checkpoint: Optional[str] = None) -> nn.Module:
     from mmkd.registry import MODELS
     init_default_scope(cfg.get('default_scope', 'mmkd'))
     model = MODELS.build(deployed_model_cfg(cfg.model))
-    if checkpoint:
+    if checkpoint and strict:
+        model.load_state_dict(_checked_state_dict(cfg, model, checkpoint))
+    elif checkpoint:
         if is_distiller(cfg.model):
             from mmengine.runner.checkpoint import _load_checkpoint
             ckpt = _load_checkpoint(checkpoint, map_location='cpu')
@@ -28,6 +39,33 @@ def build_deployed(cfg: Config, checkpoint: Optional[str] = None) -> nn.Module:
         else:
             load_checkpoint(model, checkpoint, map_location='cpu')
     return model.eval()
+
+
+def _checked_state_dict(cfg: Config, model: nn.Module, path: str) -> dict:
+    """The weights of ``path`` for ``model`` (the student's, for a
+    distillation config), checked key by key."""
+    from mmkd.engine.checkpoint import (check_state_dict,
+                                        checkpoint_state_dict, read_checkpoint)
+    from mmkd.models.distillers.export import (is_distiller,
+                                               is_distiller_state,
+                                               student_state_dict)
+    state_dict = checkpoint_state_dict(read_checkpoint(path))
+    distilled = is_distiller_state(state_dict)
+    if is_distiller(cfg.model) and distilled:
+        state_dict = student_state_dict(state_dict)
+    if is_distiller(cfg.model) != distilled:
+        fix = ('It is a distillation checkpoint: give its distillation '
+               'config.' if distilled else 'It is not a distillation '
+               'checkpoint: give the detector config it was trained with.')
+    else:
+        fix = 'Give the config the checkpoint was trained with.'
+    check_state_dict(
+        model.state_dict(),
+        state_dict,
+        source=f'checkpoint {path!r}',
+        target='model',
+        fix=fix)
+    return state_dict
 
 
 def count_parameters(model: nn.Module) -> int:

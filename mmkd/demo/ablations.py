@@ -215,7 +215,7 @@ def _one_run(row, seed, work_dir, base, teacher, env, log):
     config, options = ROWS[row].config, ROWS[row].options
     run_dir = osp.join(work_dir, f'{row}_seed{seed}')
     opts = base + options + [f'randomness.seed={seed}']
-    if config != STUDENT:
+    if ROWS[row].alone != row:  # a distilled row
         opts.append(f'model.teacher_ckpt={teacher}')
     ckpt = train(row, config, run_dir, opts, False, env=env, log=log)
     # Tested with the options it trained with: the row's switched-off terms

@@ -267,23 +267,39 @@ def test_roi_scores_of_checkpoints_and_their_teacher(tiny_data, tiny_teacher,
     ])
     lines = proc.stdout.strip().splitlines()
     assert lines[-5].startswith('val split, 2 images')
-    assert 'teacher_p_bg_pos' in lines[-4]
+    header = lines[-4].split()
+    assert header[-4:] == [
+        'teacher_p_bg_pos', 'teacher_p_true', 'teacher_p_bg_neg',
+        'target_bg_pos'
+    ]
     assert lines[-3].startswith(str(ckpts[0])[-48:])
     assert lines[-1].startswith('mean')
+    # random weights still score every proposal: a probability, not NaN
+    column = header.index('p_bg_neg')  # rows: path, pos, then the columns
+    for line in lines[-3:-1]:
+        assert 0 <= float(line.split()[column]) <= 1
 
 
-@pytest.mark.parametrize('case', ['missing', 'teacher_of_detector'])
-def test_roi_scores_bad_input_is_one_error_line(case, tiny_data, tiny_teacher):
+@pytest.mark.parametrize(
+    'case', ['missing', 'teacher_of_detector', 'distilled_as_detector'])
+def test_roi_scores_bad_input_is_one_error_line(case, tiny_data, tiny_teacher,
+                                                tmp_path):
+    from .bad_input_helpers import training_checkpoint
     args = [PYTHON, ROI_SCORES, TINY_CONFIG]
     if case == 'missing':
         args += ['absent.pth']
         expected = "error: checkpoint 'absent.pth' does not exist"
-    else:
+    elif case == 'teacher_of_detector':
         args += [tiny_teacher, '--teacher-ckpt', tiny_teacher]
         expected = 'error: --teacher-ckpt needs a distillation config'
+    else:  # its weights would not load: random numbers, unless refused
+        args += [str(training_checkpoint(tmp_path / 'kd.pth', KD_CONFIG))]
+        expected = f"error: checkpoint '{tmp_path / 'kd.pth'}'"
     args += ['--cfg-options', *data_options(tiny_data)]
     proc = subprocess.run(
         args, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert proc.returncode != 0
     assert proc.stderr.strip().splitlines()[-1].startswith(expected)
     assert 'Traceback' not in proc.stderr
+    if case == 'distilled_as_detector':
+        assert 'It is a distillation checkpoint' in proc.stderr

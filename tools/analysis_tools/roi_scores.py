@@ -10,10 +10,13 @@ prints, over the RoI head's probabilities on the proposals its RPN keeps:
 the background probability of the positives (IoU >= 0.5 with a
 ground-truth box) and of the negatives, the probability of the true class,
 the share of positives classified correctly, and the share whose true
-class clears the test score threshold (0.05: below it a positive yields no
-detection). With a distillation config, ``--teacher-ckpt`` also scores the
-teacher on the same proposals. A last line gives the mean over the
-checkpoints (e.g. over seeds).
+class clears the RoI head's test score threshold (below it a positive
+yields no detection; above it, NMS and the per-image cap still decide).
+With a distillation config, ``--teacher-ckpt`` also scores the teacher on
+the same proposals, and gives the background probability of the target
+the config's RoI classification objective teaches on each positive
+(``target_bg_pos``; at T = 1). A last line gives the mean over the
+checkpoints (e.g. over seeds). Checkpoints must fit the config exactly.
 """
 import argparse
 import copy
@@ -23,7 +26,8 @@ import statistics
 from mmengine.config import DictAction
 
 COLUMNS = ('p_bg_pos', 'p_true', 'acc_pos', 'kept_pos', 'p_bg_neg',
-           'teacher_p_bg_pos', 'teacher_p_true', 'teacher_p_bg_neg')
+           'teacher_p_bg_pos', 'teacher_p_true', 'teacher_p_bg_neg',
+           'target_bg_pos')
 
 
 def parse_args(argv=None):
@@ -54,46 +58,86 @@ def parse_args(argv=None):
     return args
 
 
-def load_teacher(cfg, checkpoint):
-    """The teacher detector of a distillation config, from ``checkpoint``."""
-    from mmkd.analysis.speed import build_deployed
+def teacher_cfg(cfg, path):
+    """The config of the teacher of a distillation config, or ``error:``."""
     from mmkd.models.distillers.export import teacher_model_cfg
     teacher = teacher_model_cfg(cfg.model)
     if teacher is None:
         raise SystemExit('error: --teacher-ckpt needs a distillation config; '
-                         f'{cfg.filename!r} is a detector config')
+                         f'{path!r} is a detector config')
+    scale = cfg.model.get('teacher_input_scale', 1.0)
+    if scale != 1.0:
+        raise SystemExit(f'error: teacher_input_scale={scale} in {path!r}: '
+                         'the teacher sees other images than the student, '
+                         'which --teacher-ckpt does not reproduce; leave it '
+                         'out')
     t_cfg = copy.deepcopy(cfg)
     t_cfg.model = teacher
-    return build_deployed(t_cfg, checkpoint)
+    return t_cfg
+
+
+def objective(cfg):
+    """The RoI classification objective of a distillation config (None
+    without an ``rcn_kd`` term, or at T != 1)."""
+    from mmkd.analysis.roi_scores import Objective
+    kd = (cfg.model.get('distill_losses') or {}).get('rcn_kd')
+    if not kd or kd.get('T', 1.0) != 1.0:
+        return None
+    return Objective(
+        hard_weight=cfg.model.get('hard_weight', 0.5),
+        loss_weight=kd.get('loss_weight', 1.0),
+        fg_weight=kd.get('fg_weight', 1.0),
+        bg_weight=kd.get('bg_weight', 1.5))
+
+
+def split_batches(cfg, split, num):
+    """Up to ``num`` one-image batches of the split (each image once)."""
+    from mmkd.analysis.inputs import dataset_batches
+    if split == 'val':
+        cfg.test_dataloader = cfg.val_dataloader
+    batches, reason = dataset_batches(cfg, num)
+    if batches is None:
+        raise SystemExit(f'error: cannot read the {split} split of '
+                         f'{cfg.filename!r} ({reason}); check its data_root')
+    seen, unique = set(), []
+    for batch in batches:  # dataset_batches repeats a short split
+        image = batch['data_samples'][0].metainfo.get('img_path')
+        if image in seen:
+            break
+        seen.add(image)
+        unique.append(batch)
+    return unique
 
 
 def main(argv=None):
-    from mmkd.analysis.inputs import dataset_batches
     from mmkd.analysis.roi_scores import roi_score_stats
     from mmkd.analysis.speed import build_deployed
+    from mmkd.models.distillers.export import deployed_model_cfg
     from mmkd.utils.config_check import load_config
     from mmkd.utils.errors import exit_on_user_error
     args = parse_args(argv)
     cfg = load_config(args.config, args.cfg_options)
-    if args.split == 'val':
-        cfg.test_dataloader = cfg.val_dataloader
-    batches, reason = dataset_batches(cfg, args.images)
-    if batches is None:
-        raise SystemExit(f'error: cannot read the {args.split} split of '
-                         f'{args.config!r} ({reason}); check its data_root')
-    batches = batches[:min(args.images, len(batches))]
-    with exit_on_user_error():
+    t_cfg = teacher_cfg(cfg, args.config) if args.teacher_ckpt else None
+    score_thr = deployed_model_cfg(cfg.model).get('test_cfg', {}).get(
+        'rcnn', {}).get('score_thr', 0.05)
+    batches = split_batches(cfg, args.split, args.images)
+    with exit_on_user_error():  # a checkpoint that does not fit: `error:`
         teacher = (
-            load_teacher(cfg, args.teacher_ckpt)
-            if args.teacher_ckpt else None)
+            build_deployed(t_cfg, args.teacher_ckpt, strict=True)
+            if t_cfg else None)
         rows = []
         for ckpt in args.checkpoints:
-            model = build_deployed(cfg, ckpt)
-            rows.append(
-                (ckpt, roi_score_stats(model, batches, teacher=teacher)))
+            model = build_deployed(cfg, ckpt, strict=True)
+            stats = roi_score_stats(
+                model,
+                batches,
+                score_thr=score_thr,
+                teacher=teacher,
+                objective=objective(cfg) if teacher else None)
+            rows.append((ckpt, stats))
     columns = [c for c in COLUMNS if c in rows[0][1]]
     print(f'{args.split} split, {len(batches)} images; positives: IoU >= 0.5'
-          ' with a ground-truth box')
+          f' with a ground-truth box; score threshold {score_thr}')
     header = ''.join(f'{c:>17}' for c in columns)
     print(f"{'checkpoint':<48}{'pos':>6}{header}")
     for ckpt, stats in rows:
