@@ -120,15 +120,20 @@ def draw_side_by_side(results: dict,
     with open(ann_file) as f:
         images = json.load(f)['images'][:num_images]
     paths = [osp.join(data_root, 'test', im['file_name']) for im in images]
+    models = {}
+    for name in ('student', 'distilled'):
+        res = results[name]
+        # the figure shows the weights: a checkpoint that does not fit
+        # exactly is refused, not drawn with random layers
+        models[name] = build_deployed(res['cfg'], res['ckpt'], strict=True)
+        models[name].cfg = res['cfg']
     rows = []
     for img_path in paths:
         img = cv2.imread(img_path)
         cells = []
         for name in ('student', 'distilled'):
             res = results[name]
-            model = build_deployed(res['cfg'], res['ckpt'])
-            model.cfg = res['cfg']
-            sample = inference_detector(model, img_path)
+            sample = inference_detector(models[name], img_path)
             classes = res['cfg'].test_dataloader.dataset.metainfo.classes
             cells.append(_draw(img, sample, classes, NAMES[name]))
         rows.append(np.concatenate(cells, axis=1))
