@@ -63,8 +63,14 @@ def random_batches(shape: Tuple[int, int],
     return batches
 
 
-def dataset_batches(cfg: Config, num: int) -> Tuple[Optional[list], str]:
+def dataset_batches(cfg: Config,
+                    num: int,
+                    repeat: bool = True) -> Tuple[Optional[list], str]:
     """The first ``num`` test images through the config's test pipeline.
+
+    Args:
+        repeat (bool): a split shorter than ``num`` is repeated (enough
+            images to time); False gives each image once.
 
     Returns:
         tuple: ``(batches, '')``, or ``(None, reason)`` when the test set
@@ -77,7 +83,8 @@ def dataset_batches(cfg: Config, num: int) -> Tuple[Optional[list], str]:
     init_default_scope(cfg.get('default_scope', 'mmkd'))
     try:
         dataset = DATASETS.build(copy.deepcopy(cfg.test_dataloader.dataset))
-        items = [dataset[i % len(dataset)] for i in range(num)]
+        count = num if repeat or not len(dataset) else min(num, len(dataset))
+        items = [dataset[i % len(dataset)] for i in range(count)]
     except (OSError, KeyError, AttributeError, ValueError,
             ZeroDivisionError) as exc:
         return None, f'{type(exc).__name__}: {exc}'

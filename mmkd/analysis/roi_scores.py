@@ -106,7 +106,7 @@ def roi_score_stats(model,
                 best = props.new_zeros(len(props))
                 arg = best.long()
             pos = best >= iou_thr
-            labels = gt.labels[arg[pos]] if pos.any() else arg[pos]
+            labels = gt.labels[arg[pos]]
             counts['positives'] += int(pos.sum())
             counts['negatives'] += int((~pos).sum())
             for prefix, p in probs.items():

@@ -260,11 +260,12 @@ def test_roi_scores_of_checkpoints_and_their_teacher(tiny_data, tiny_teacher,
         for i in range(2)
     ]
     proc = run_tool([
-        PYTHON, ROI_SCORES, KD_CONFIG, *map(str, ckpts), '--images', '2',
+        PYTHON, ROI_SCORES, KD_CONFIG, *map(str, ckpts), '--images', '5',
         '--teacher-ckpt', tiny_teacher, '--cfg-options',
         *data_options(tiny_data)
     ])
     lines = proc.stdout.strip().splitlines()
+    # --images 5 of a 2-image split: each image once
     assert lines[-5].startswith('val split, 2 images')
     header = lines[-4].split()
     assert header[-4:] == [

@@ -95,18 +95,11 @@ def split_batches(cfg, split, num):
     from mmkd.analysis.inputs import dataset_batches
     if split == 'val':
         cfg.test_dataloader = cfg.val_dataloader
-    batches, reason = dataset_batches(cfg, num)
+    batches, reason = dataset_batches(cfg, num, repeat=False)
     if batches is None:
         raise SystemExit(f'error: cannot read the {split} split of '
                          f'{cfg.filename!r} ({reason}); check its data_root')
-    seen, unique = set(), []
-    for batch in batches:  # dataset_batches repeats a short split
-        image = batch['data_samples'][0].metainfo.get('img_path')
-        if image in seen:
-            break
-        seen.add(image)
-        unique.append(batch)
-    return unique
+    return batches
 
 
 def main(argv=None):
