@@ -14,10 +14,12 @@
 #   MMKD_SYSTEM_TORCH=1  create .venv with --system-site-packages and use the
 #                     torch already installed on the machine (GPU machines)
 #   MMKD_FORCE_SETUP=1   redo every install step even if the stamp matches
+#   MMKD_VENV         the virtual environment to set up (default: .venv;
+#                     tools/gpu_check.sh uses .venv-gpu)
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-venv="$root/.venv"
+venv="${MMKD_VENV:-$root/.venv}"
 py_bin="$venv/bin/python"
 cache="${MMKD_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/mmkd}"
 cuda="${MMKD_MMCV_CUDA:-0}"

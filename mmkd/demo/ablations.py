@@ -13,14 +13,13 @@ split. A finished run is reused, so an interrupted reproduction continues.
 """
 import argparse
 import json
-import os
 import os.path as osp
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple, Optional
 
 from mmkd.analysis.stats import compare, mean_std
+from .jobs import Job, run_jobs
 from .pipeline import MODES, RUNS, data_options, run, train
 from .report import read_json_lines, val_curve
 
@@ -225,55 +224,35 @@ def _one_run(row, seed, work_dir, base, teacher, env, log):
 
 def run_all(runs, jobs, one, work_dir):
     """``{(row, seed): one(row, seed, env, log)}`` for every run, ``jobs``
-    at a time.
+    at a time (``mmkd.demo.jobs``).
 
     One at a time, each tool streams to the terminal and keeps the
     machine's threads. With ``jobs > 1`` every run gets
     ``OMP_NUM_THREADS = CPUs // jobs`` (unless it is set) and its output in
-    ``WORK_DIR/logs/ROW_seedN.log``; a failed run does not stop the others,
+    ``WORK_DIR/logs/ROW_seedN.log``. A failed run does not stop the others,
     and the failures are named together at the end (the finished runs are
     kept, so a rerun continues).
     """
-    if jobs == 1:
-        return {(row, seed): one(row, seed, None, None) for row, seed in runs}
-    cpus = len(os.sched_getaffinity(0)) if hasattr(
-        os, 'sched_getaffinity') else (os.cpu_count() or 1)
-    threads = os.environ.get('OMP_NUM_THREADS', str(max(1, cpus // jobs)))
-    env = dict(OMP_NUM_THREADS=threads)
 
     def job(row, seed):
-        log = osp.join(work_dir, 'logs', f'{row}_seed{seed}.log')
-        print(
-            f'[reproduce] {row} seed {seed}: started, output in {log}',
-            flush=True)
-        start = time.time()
-        result = one(row, seed, env, log)
-        print(
-            f'[reproduce] {row} seed {seed}: val {result[0]:.3f}, test '
-            f'{result[1]:.3f} ({(time.time() - start) / 60:.1f} min)',
-            flush=True)
-        return result
 
-    pool = ThreadPoolExecutor(max_workers=jobs)
-    results, failed = {}, []
-    try:
-        futures = {run: pool.submit(job, *run) for run in runs}
-        for (row, seed), future in futures.items():
-            try:
-                results[row, seed] = future.result()
-            except SystemExit as exc:  # run() names the tool and its log
-                failed.append(f'{row} seed {seed}: {exc}')
-            except Exception as exc:  # noqa: BLE001 - named with the others
-                failed.append(f'{row} seed {seed}: {type(exc).__name__}: '
-                              f'{exc}')
-    except BaseException:
-        # Ctrl-C: start no queued run (the running tools get the signal).
-        pool.shutdown(wait=False, cancel_futures=True)
-        raise
-    pool.shutdown()
-    if failed:
-        raise SystemExit('reproduce: ' + '; '.join(failed))
-    return results
+        def fn(env, log):
+            result = one(row, seed, env, log)
+            if log is not None:  # the tool's own output went to the log
+                print(
+                    f'[reproduce] {row} seed {seed}: val {result[0]:.3f}, '
+                    f'test {result[1]:.3f}',
+                    flush=True)
+            return result
+
+        return Job(f'{row}_seed{seed}', fn)
+
+    results = run_jobs([job(row, seed) for row, seed in runs],
+                       jobs,
+                       osp.join(work_dir, 'logs'),
+                       prefix='[reproduce]',
+                       keep_going=True)
+    return {(row, seed): results[f'{row}_seed{seed}'] for row, seed in runs}
 
 
 def _verdict(row, scores):

@@ -24,6 +24,7 @@ import subprocess
 import sys
 import time
 
+from .jobs import Job, cpu_count, run_jobs
 from .report import (collect_run, draw_side_by_side, measure_speed,
                      plot_curves, write_report)
 
@@ -79,7 +80,17 @@ def parse_args(argv=None):
         '--force',
         action='store_true',
         help='retrain runs that already finished')
-    return parser.parse_args(argv)
+    parser.add_argument(
+        '--jobs',
+        type=int,
+        default=min(2, cpu_count()),
+        help='runs at once, each with CPUs/JOBS torch threads and its '
+        'output in WORK_DIR/logs/ (default: 2 where there are 2 CPUs: the '
+        'student alone and the tests run beside the teacher)')
+    args = parser.parse_args(argv)
+    if args.jobs < 1:
+        parser.error(f'--jobs {args.jobs}: give 1 or more')
+    return args
 
 
 def run(cmd: list, env: dict = None, log: str = None) -> None:
@@ -160,19 +171,18 @@ def main(argv=None):
     options = data_options(data_root) + mode['cfg_options'] + [
         f'randomness.seed={args.seed}'
     ]
-    results = {}
-    for name, config in RUNS:
-        run_dir = osp.join(work_dir, name)
-        extra = []
-        if name == 'distilled':
-            extra = [f"model.teacher_ckpt={results['teacher']['ckpt']}"]
-        ckpt = train(name, config, run_dir, options + extra, args.force)
-        test_dir = osp.join(run_dir, 'test')
-        run([
-            sys.executable, 'tools/test.py', config, ckpt, '--work-dir',
-            test_dir, '--cfg-options', *options
-        ])
-        results[name] = collect_run(config, ckpt, run_dir, test_dir, options)
+    run_jobs(
+        demo_jobs(work_dir, options, args.force),
+        args.jobs,
+        osp.join(work_dir, 'logs'),
+        prefix='[demo]')
+    results = {
+        name:
+        collect_run(config, last_checkpoint(osp.join(work_dir, name)),
+                    osp.join(work_dir, name), osp.join(work_dir, name, 'test'),
+                    options)
+        for name, config in RUNS
+    }
     measure_speed(results)
     figures = dict(
         curves=plot_curves(results, osp.join(work_dir, 'val_map.png')),
@@ -197,6 +207,45 @@ def main(argv=None):
             f,
             indent=2)
     print(report)
+
+
+def demo_jobs(work_dir: str, options: list, force: bool) -> list:
+    """Train and test the three runs; the distilled student starts when
+    the teacher has finished. Listed in the order they should start: the
+    teacher and the distilled student are the longest path."""
+
+    def train_job(name, config):
+
+        def fn(env, log):
+            extra = []
+            if name == 'distilled':
+                teacher = last_checkpoint(osp.join(work_dir, 'teacher'))
+                extra = [f'model.teacher_ckpt={teacher}']
+            return train(name, config, osp.join(work_dir, name),
+                         options + extra, force, env, log)
+
+        return Job(f'{name}_train', fn,
+                   ('teacher_train', ) if name == 'distilled' else ())
+
+    def test_job(name, config):
+
+        def fn(env, log):
+            run_dir = osp.join(work_dir, name)
+            run([
+                sys.executable, 'tools/test.py', config,
+                last_checkpoint(run_dir), '--work-dir',
+                osp.join(run_dir, 'test'), '--cfg-options', *options
+            ],
+                env=env,
+                log=log)
+
+        return Job(f'{name}_test', fn, (f'{name}_train', ))
+
+    configs = dict(RUNS)
+    order = [('teacher', train_job), ('student', train_job),
+             ('distilled', train_job), ('student', test_job),
+             ('teacher', test_job), ('distilled', test_job)]
+    return [make(name, configs[name]) for name, make in order]
 
 
 if __name__ == '__main__':

@@ -218,7 +218,7 @@ def test_jobs_run_at_once_each_with_its_threads_and_log(tmp_path, monkeypatch):
     import threading
     tool = _tool()
     monkeypatch.delenv('OMP_NUM_THREADS', raising=False)
-    monkeypatch.setattr(tool.os, 'cpu_count', lambda: 2)
+    monkeypatch.setattr('mmkd.demo.jobs.cpu_count', lambda: 2)
     # Two runs meet here only if they are in flight at the same time.
     barrier = threading.Barrier(2, timeout=20)
     seen = []
@@ -240,8 +240,8 @@ def test_jobs_run_at_once_each_with_its_threads_and_log(tmp_path, monkeypatch):
     assert sorted(s[:2] for s in seen) == sorted(runs)
     log = tmp_path / 'logs' / 'student_seed0.log'
     assert str(failure.value) == (
-        'reproduce: student seed 0: demo: tools/train.py failed; see '
-        f'{log}; kd seed 0: ValueError: no test.json')
+        'reproduce: student_seed0: demo: tools/train.py failed; see '
+        f'{log}; kd_seed0: ValueError: no test.json')
     assert all(env == {'OMP_NUM_THREADS': '1'} for _, _, env, _ in seen)
     assert len({log for *_, log in seen}) == 4
     # one at a time: the tools stream to the terminal with their threads

@@ -16,13 +16,22 @@ HIGH_RES = [
 @pytest.mark.usefixtures('one_thread')
 @pytest.mark.filterwarnings('ignore:TwoStageDistiller. teacher_ckpt is None')
 @pytest.mark.parametrize('extra', [[], HIGH_RES], ids=['same', 'high_res'])
-def test_step_times_and_ratio_are_printed(extra, capsys):
+@pytest.mark.parametrize('device', [
+    'cpu',
+    pytest.param(
+        'cuda',
+        marks=pytest.mark.skipif(
+            not __import__('torch').cuda.is_available(),
+            reason='needs a CUDA device'))
+])
+def test_step_times_and_ratio_are_printed(extra, device, capsys):
     tool = load_tool('analysis_tools/benchmark_distill')
     tool.main([
         KD_CONFIG, '--shape', '64', '64', '--batch-size', '1', '--iters', '1',
-        '--cfg-options', 'model.teacher_ckpt=None', *extra
+        '--device', device, '--cfg-options', 'model.teacher_ckpt=None', *extra
     ])
     out = capsys.readouterr().out
+    assert f'device {device}' in out
     times = {
         name: float(ms)
         for name, ms in re.findall(r'^(\w[\w ]*?) +[SFDT] +([\d.]+) ms', out,
@@ -37,3 +46,26 @@ def test_step_times_and_ratio_are_printed(extra, capsys):
         times['distill step'] /
         (times['student step'] + times['teacher forward']),
         rel=1e-2)
+
+
+@pytest.mark.parametrize(
+    'device, message',
+    [('meta', '--device meta: only cpu and cuda are measured'),
+     ('gpu0', "--device 'gpu0' is not a device; use cpu, cuda or cuda:N")])
+def test_a_device_it_cannot_measure_is_one_error_line(device, message):
+    tool = load_tool('analysis_tools/benchmark_distill')
+    with pytest.raises(SystemExit) as exc:
+        tool.main([KD_CONFIG, '--device', device])
+    assert str(exc.value) == f'error: {message}'
+
+
+@pytest.mark.skipif(
+    __import__('torch').cuda.is_available(), reason='this machine has CUDA')
+def test_cuda_on_a_machine_without_it_is_one_error_line():
+    import torch
+    tool = load_tool('analysis_tools/benchmark_distill')
+    with pytest.raises(SystemExit) as exc:
+        tool.main([KD_CONFIG, '--device', 'cuda'])
+    assert str(exc.value) == (
+        f'error: --device cuda: torch {torch.__version__} sees no CUDA '
+        'device here; use --device cpu')

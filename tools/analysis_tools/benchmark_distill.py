@@ -46,6 +46,11 @@ def parse_args(argv=None):
     parser.add_argument(
         '--iters', type=int, default=5, help='timed rounds (median kept)')
     parser.add_argument('--amp', action='store_true')
+    parser.add_argument(
+        '--device',
+        default='cpu',
+        help='cpu (default), cuda or cuda:N; on a GPU the steps are timed '
+        'with torch.cuda.synchronize()')
     parser.add_argument('--memory', action='store_true')
     parser.add_argument('--only', choices=['S', 'D'], help=argparse.SUPPRESS)
     parser.add_argument(
@@ -66,7 +71,7 @@ def build(args):
                          'config (model.type must be TwoStageDistiller)')
     if args.only == 'S':  # the student's peak memory, without a teacher
         cfg.model.eval_only = True
-    distiller = MODELS.build(cfg.model).train()
+    distiller = MODELS.build(cfg.model).to(args.device).train()
     shape = args.shape or _pipeline_shape(cfg)
     return distiller, _batch(distiller, shape, args.batch_size, cfg)
 
@@ -137,13 +142,23 @@ def _student_rois(distiller, data):
     return captured['rois']
 
 
+def _sync():
+    """Wait for the GPU's queued work, so that a step is timed whole."""
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        torch.cuda.synchronize()
+
+
+def _seconds(fn):
+    _sync()
+    start = time.perf_counter()
+    fn()
+    _sync()
+    return time.perf_counter() - start
+
+
 def timed(fn, iters):
-    times = []
-    for _ in range(iters + 1):  # the first round warms up
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times[1:])
+    times = [_seconds(fn) for _ in range(iters + 1)]
+    return statistics.median(times[1:])  # the first round warms up
 
 
 def speed(distiller, data, iters):
@@ -161,9 +176,7 @@ def speed(distiller, data, iters):
     times = {name: [] for name in jobs}
     for _ in range(iters):
         for name, job in jobs.items():
-            start = time.perf_counter()
-            job()
-            times[name].append(time.perf_counter() - start)
+            times[name].append(_seconds(job))
     return {name: statistics.median(v) for name, v in times.items()}
 
 
@@ -242,9 +255,26 @@ def memory(args):
           f"{peaks['D']:.0f} MiB, ratio {peaks['D'] / peaks['S']:.2f}")
 
 
+def check_device(device: str) -> None:
+    """Refuse a device this machine does not have, in one line."""
+    try:
+        kind = torch.device(device).type
+    except RuntimeError:
+        raise SystemExit(f'error: --device {device!r} is not a device; use '
+                         'cpu, cuda or cuda:N') from None
+    if kind == 'cuda' and not torch.cuda.is_available():
+        raise SystemExit(f'error: --device {device}: torch '
+                         f'{torch.__version__} sees no CUDA device here; '
+                         'use --device cpu')
+    if kind not in ('cpu', 'cuda'):
+        raise SystemExit(f'error: --device {device}: only cpu and cuda are '
+                         'measured')
+
+
 def main(argv=None):
     args = parse_args(argv)
     import mmkd  # noqa: F401
+    check_device(args.device)
     distiller, data = build(args)
     if args.only:
         model = distiller.student if args.only == 'S' else distiller
@@ -256,7 +286,7 @@ def main(argv=None):
         return
     shape = tuple(data['inputs'].shape)
     print(f'{args.config}: batch {shape}, {torch.get_num_threads()} threads,'
-          f' device cpu')
+          f' device {args.device}')
     report_speed(speed(distiller, data, args.iters))
     if args.amp:
         amp_agreement(distiller, data, args.iters)

@@ -47,7 +47,8 @@ model = dict(
         type='StandardRoIHead',
         bbox_roi_extractor=dict(
             type='SingleRoIExtractor',
-            roi_layer=dict(type='RoIAlign', output_size=7, sampling_ratio=0),
+            roi_layer=dict(
+                type='SeparableRoIAlign', output_size=7, sampling_ratio=0),
             out_channels=width * 2,
             featmap_strides=[4, 8, 16, 32],
             finest_scale=28),  # 56 in MMDetection, halved for small images

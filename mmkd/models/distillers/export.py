@@ -91,9 +91,13 @@ def teacher_model_cfg(model_cfg: dict) -> Optional[dict]:
 
 # mmkd types of a training run that an exported config does without:
 # hooks that only make mmkd's own runs resumable, and metrics with an
-# MMDetection equivalent (FastCocoMetric gives CocoMetric's numbers).
+# MMDetection equivalent (FastCocoMetric gives CocoMetric's numbers,
+# SeparableRoIAlign mmcv's RoIAlign's).
 TRAINING_ONLY_HOOKS = ('RNGStateHook', )
-MMDET_EQUIVALENTS = {'FastCocoMetric': 'CocoMetric'}
+MMDET_EQUIVALENTS = {
+    'FastCocoMetric': 'CocoMetric',
+    'SeparableRoIAlign': 'RoIAlign'
+}
 
 
 def _short_name(model_type) -> str:

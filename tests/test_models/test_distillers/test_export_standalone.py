@@ -130,10 +130,15 @@ def test_students_load_with_mmdetection_alone(tmp_path):
     assert loaded == ['FasterRCNN ResNet person', 'FasterRCNN ResNet disc']
     for i, ours in enumerate(expected):
         theirs = torch.load(str(tmp_path / f'results{i}.pth'))
-        for key in ('bboxes', 'scores', 'labels'):
-            assert torch.equal(
-                getattr(ours[0].pred_instances, key),
-                theirs[0][key]), (STUDENTS[i], key)
+        # The same detections; the demo's student pools with mmkd's
+        # SeparableRoIAlign and its export with mmcv's RoIAlign, which
+        # agree to float rounding.
+        pred = ours[0].pred_instances
+        assert torch.equal(pred.labels, theirs[0]['labels']), STUDENTS[i]
+        for key in ('bboxes', 'scores'):
+            assert torch.allclose(
+                getattr(pred, key), theirs[0][key], rtol=0,
+                atol=1e-4), (STUDENTS[i], key)
 
 
 def _typed_dicts(node, path=''):
