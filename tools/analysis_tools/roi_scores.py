@@ -105,8 +105,8 @@ def split_batches(cfg, split, num):
 def main(argv=None):
     from mmkd.analysis.roi_scores import roi_score_stats
     from mmkd.analysis.speed import build_deployed
+    from mmkd.engine.config_check import load_config
     from mmkd.models.distillers.export import deployed_model_cfg
-    from mmkd.utils.config_check import load_config
     from mmkd.utils.errors import exit_on_user_error
     args = parse_args(argv)
     cfg = load_config(args.config, args.cfg_options)
