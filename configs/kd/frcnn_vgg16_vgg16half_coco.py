@@ -37,7 +37,7 @@ model = dict(
 # (antialiased: each student pixel is the mean of 2 x 2 teacher pixels) and
 # keeps the full image for the teacher; PackDistillInputs packs both.
 train_pipeline = [
-    dict(type='LoadImageFromFile', backend_args=_base_.backend_args),
+    dict(type='CheckedLoadImageFromFile', backend_args=_base_.backend_args),
     dict(type='LoadAnnotations', with_bbox=True),
     dict(type='Resize', scale=(1000, 600), keep_ratio=True),
     dict(type='RandomFlip', prob=0.5),
@@ -46,7 +46,7 @@ train_pipeline = [
 ]
 # Testing runs the student only: the same half-size image, no teacher copy.
 test_pipeline = [
-    dict(type='LoadImageFromFile', backend_args=_base_.backend_args),
+    dict(type='CheckedLoadImageFromFile', backend_args=_base_.backend_args),
     dict(type='Resize', scale=(1000, 600), keep_ratio=True),
     dict(type='StudentDownscale', scale_factor=0.5, keep_teacher_img=False),
     dict(type='LoadAnnotations', with_bbox=True),

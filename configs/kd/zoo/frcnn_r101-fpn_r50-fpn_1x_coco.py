@@ -17,7 +17,18 @@ default_scope = 'mmkd'
 model = dict(
     _base_.distiller,  # the paper's terms and weights
     _delete_=True,
-    student=_base_.model,
+    # MMDetection's R50-FPN with mmkd's AMP-safe RPN head and RoI extractor
+    # (float32 NMS and RoI pooling under --amp on CPU, otherwise the same).
+    # The student's dicts keep MMDetection's scope, so mmkd's types are
+    # named with theirs (mmkd.*).
+    student=dict(
+        _base_.model,
+        rpn_head=dict(_base_.model.rpn_head, type='mmkd.AmpSafeRPNHead'),
+        roi_head=dict(
+            _base_.model.roi_head,
+            bbox_roi_extractor=dict(
+                _base_.model.roi_head.bbox_roi_extractor,
+                type='mmkd.AmpSafeRoIExtractor'))),
     # MMDetection's config and model-zoo checkpoint; the teacher is frozen
     # and never re-initialised. Download it once (the URL also works, it is
     # fetched into torch's hub cache) and point teacher_ckpt at the file:
@@ -39,8 +50,33 @@ model = dict(
     # with one map, and per-level layers cost only 5 x 66k parameters, in
     # training only (the exported student has none).
     adapters=dict(type='HintAdapter', in_channels=256, out_channels=256))
+# mmkd's data loading: MMDetection's CocoDataset with checked annotation
+# files, boxes fitted to their images and images that do not decode skipped
+# in training (named, and fatal, in testing).
+train_dataloader = dict(
+    dataset=dict(
+        type='mmkd.CheckedCocoDataset',
+        pipeline=[
+            dict(
+                _base_.train_dataloader.dataset.pipeline[0],
+                type='mmkd.CheckedLoadImageFromFile'),
+            *_base_.train_dataloader.dataset.pipeline[1:]
+        ]))
+val_dataloader = dict(
+    dataset=dict(
+        type='mmkd.CheckedCocoDataset',
+        pipeline=[
+            dict(
+                _base_.val_dataloader.dataset.pipeline[0],
+                type='mmkd.CheckedLoadImageFromFile'),
+            *_base_.val_dataloader.dataset.pipeline[1:]
+        ]))
+test_dataloader = val_dataloader
 # mmkd's runtime: checkpoints written atomically and carrying the random
-# generator states, so that --resume continues as the uninterrupted run.
+# generator states, so that --resume continues as the uninterrupted run; the
+# learning-rate schedule holds still on a batch skipped for non-finite losses
+# (model.nonfinite='skip').
 default_hooks = dict(
+    param_scheduler=dict(type='mmkd.SkipAwareParamSchedulerHook'),
     checkpoint=dict(backend_args=dict(backend='atomic_local')))
 custom_hooks = [dict(type='RNGStateHook')]

@@ -38,10 +38,20 @@ def teacher_model_cfg(model_cfg: dict) -> Optional[dict]:
 
 
 # mmkd types of a training run that an exported config does without:
-# hooks that only make mmkd's own runs resumable, and metrics with an
-# MMDetection equivalent (FastCocoMetric gives CocoMetric's numbers).
+# hooks that only make mmkd's own runs resumable.
 TRAINING_ONLY_HOOKS = ('RNGStateHook', )
-MMDET_EQUIVALENTS = {'FastCocoMetric': 'CocoMetric'}
+# mmkd types and the MMDetection / MMEngine / MMCV type an exported config
+# names instead: mmkd's variants, which behave the same outside training
+# (AMP-safe heads, checked dataset and image loading, the schedule hook
+# that knows skipped batches), and a metric with the same numbers.
+MMDET_EQUIVALENTS = {
+    'AmpSafeRPNHead': 'RPNHead',
+    'AmpSafeRoIExtractor': 'SingleRoIExtractor',
+    'CheckedCocoDataset': 'CocoDataset',
+    'CheckedLoadImageFromFile': 'LoadImageFromFile',
+    'SkipAwareParamSchedulerHook': 'ParamSchedulerHook',
+    'FastCocoMetric': 'CocoMetric',
+}
 
 
 def _short_name(model_type) -> str:
@@ -63,8 +73,7 @@ def _as_class(model_type):
 
 
 def _mmkd_class(name: str):
-    """``(class, has_mmdet_twin)`` of an mmkd registration named ``name``;
-    ``(None, False)`` when mmkd registers no such name."""
+    """The mmkd class registered as ``name`` (None if mmkd has none)."""
     from mmengine.registry import Registry
 
     from mmkd import registry
@@ -74,26 +83,24 @@ def _mmkd_class(name: str):
         reg.import_from_location()
         cls = reg.module_dict.get(name)
         if cls is not None:
-            return cls, reg.parent.get(name) is not None
-    return None, False
+            return cls
+    return None
 
 
 def plain_type(model_type, imports: List[str]) -> str:
-    """The ``type`` in MMDetection's scope: a registry name, or
-    ``mmkd.<Name>`` (its module appended to ``imports``) for a module only
-    mmkd has."""
+    """The ``type`` in MMDetection's scope: a registry name (MMDetection's
+    for mmkd's variants, see ``MMDET_EQUIVALENTS``), or ``mmkd.<Name>`` (its
+    module appended to ``imports``) for a module only mmkd has."""
     cls = _as_class(model_type)
     name = _short_name(model_type)
     if cls is not None and not cls.__module__.startswith('mmkd.'):
         return name  # MMDetection's, MMEngine's or torch's, by its name
     if name in MMDET_EQUIVALENTS:
         return MMDET_EQUIVALENTS[name]
-    mmkd_cls, twin = _mmkd_class(name)
-    if (cls is None and mmkd_cls is None) or twin:
-        # MMDetection's own, or mmkd's variant of it (AMP-safe RPNHead,
-        # checked CocoDataset) that behaves the same outside training
-        return name
-    imports.append((cls or mmkd_cls).__module__)
+    mmkd_cls = cls or _mmkd_class(name)
+    if mmkd_cls is None:
+        return name  # MMDetection's own
+    imports.append(mmkd_cls.__module__)
     return f'mmkd.{name}'
 
 
