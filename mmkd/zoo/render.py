@@ -94,9 +94,10 @@ def hints_and_adapters(plan: KDPlan) -> List[str]:
     total = (f'the {num} levels add up to {num} x gamma'
              if num > 1 else 'one level, one gamma')
     lines = comment(
-        f"Hints: {plan.hint_note}. Each is the paper's hint term (gamma, a "
-        f'mean over the positions and channels of its level): {total}.',
-        INDENT)
+        f"Hints: {plan.hint_note}. Each is chen2017.py's hint term (gamma "
+        f'times the relative error of its level): {total}. gamma is not '
+        'tuned for this pair: chen2017.py says how to choose it on the '
+        'validation split.', INDENT)
     lines.append(f'{INDENT}hint_levels=[')
     lines += [
         f'{INDENT}    ({s.index}, {t.index}),  # stride {s.stride}: '

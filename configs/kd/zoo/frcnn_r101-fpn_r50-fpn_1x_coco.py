@@ -37,10 +37,10 @@ model = dict(
     teacher_ckpt='https://download.openmmlab.com/mmdetection/v2.0/faster_rcnn/faster_rcnn_r101_fpn_2x_coco/faster_rcnn_r101_fpn_2x_coco_bbox_mAP-0.398_20200504_210455-1d2dac9c.pth',  # noqa: E501
     # Hints on all five FPN levels, P2-P6 (strides 4-64), each paired with
     # the teacher's level of the same stride: the RPN reads all five, the
-    # RoI head P2-P5. Each level's term is the paper's hint (gamma = 0.5, a
-    # mean over the level's positions and channels), so the five add up to
-    # 2.5x one hint; model.distill_losses.hint.loss_weight=0.1 keeps the
-    # paper's total.
+    # RoI head P2-P5. Each level's term is chen2017.py's hint (gamma times
+    # the level's relative error), so the five add up to 5 x gamma; a
+    # model.distill_losses.hint.loss_weight of gamma / 5 keeps one hint's
+    # total. gamma is not tuned for this pair: see chen2017.py.
     hint_levels=[(0, 0), (1, 1), (2, 2), (3, 3), (4, 4)],
     # One 1x1 adaptation layer per level (one dict: built once per hint
     # level), 256 -> 256 channels: both FPNs have 256 channels, and the paper
