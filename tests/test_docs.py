@@ -290,9 +290,9 @@ def doc_problems(path: str, monkeypatch) -> List[str]:
 
 # ------------------------------------------------------------------ tests
 DOCS = [osp.relpath(p, ROOT) for p in doc_files()]
-# README.md is being rewritten as a short front door; until then its one
-# problem is the example teacher path configs/faster_rcnn/teacher.py, which
-# is not a file. strict: the mark fails once the README is fixed.
+# README.md's one problem: its example teacher path
+# configs/faster_rcnn/teacher.py is not a file. strict: the mark fails once
+# it is fixed.
 README_XFAIL = pytest.mark.xfail(
     strict=True,
     reason='README.md names configs/faster_rcnn/teacher.py, not a file')
