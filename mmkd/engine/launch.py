@@ -157,7 +157,7 @@ def configure_amp(cfg: Config) -> None:
             f'optim_wrapper.loss_scale={loss_scale!r}; remove it or set '
             "loss_scale='dynamic'")
     if not torch.cuda.is_available():
-        check_cpu_amp_types(cfg.model)
+        check_cpu_amp_types(cfg.get('model'))
     optim_wrapper.type = 'AutocastOptimWrapper'
     optim_wrapper.dtype = dtype
     optim_wrapper.loss_scale = loss_scale
