@@ -3,7 +3,7 @@
 Implements Chen et al., "Learning Efficient Object Detection Models with
 Knowledge Distillation" (NIPS 2017) on MMEngine / MMCV / MMDetection 3.
 """
-from . import datasets  # noqa: F401  (registers CocoDataset & transforms)
+from . import datasets  # noqa: F401  (registers datasets & transforms)
 from . import engine  # noqa: F401  (registers the atomic file backend)
 from .engine.checkpoint import allow_mmengine_checkpoints
 from .version import __version__

@@ -19,13 +19,13 @@ import os.path as osp
 
 from mmkd.datasets.data_check import check_datasets, dataset_classes
 from mmkd.engine.checkpoint import (check_state_dict, checkpoint_state_dict,
-                                    read_checkpoint)
+                                    is_distiller_state, read_checkpoint)
+from mmkd.engine.config_check import (check_model_config, check_run_values,
+                                      load_config)
 from mmkd.engine.launch import (ToolParser, add_launch_args, build_runner,
                                 check_model, parse_launch_args, set_work_dir,
                                 setup_launcher, teardown_launcher)
-from mmkd.models.distillers.export import is_distiller, is_distiller_state
-from mmkd.utils.config_check import (check_model_config, check_run_values,
-                                     load_config)
+from mmkd.models.distillers.export import is_distiller
 from mmkd.utils.errors import CheckpointError, ConfigError, exit_on_user_error
 
 

@@ -20,13 +20,13 @@ from mmengine.config import Config
 from mmkd.datasets.data_check import check_datasets
 from mmkd.engine.checkpoint import (check_state_dict, checkpoint_state_dict,
                                     latest_checkpoint, read_checkpoint)
+from mmkd.engine.config_check import (check_model_config, check_run_values,
+                                      load_config)
 from mmkd.engine.launch import (ToolParser, add_launch_args, build_runner,
                                 check_model, check_work_dir, configure_amp,
                                 parse_launch_args, read_resume_checkpoint,
                                 set_work_dir, setup_launcher,
                                 teardown_launcher)
-from mmkd.utils.config_check import (check_model_config, check_run_values,
-                                     load_config)
 from mmkd.utils.errors import ConfigError, exit_on_user_error
 
 

@@ -5,7 +5,9 @@ default_scope = 'mmkd'
 default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=50),
-    param_scheduler=dict(type='ParamSchedulerHook'),
+    # MMEngine's ParamSchedulerHook that holds the schedule on a batch
+    # skipped by TwoStageDistiller(nonfinite='skip').
+    param_scheduler=dict(type='SkipAwareParamSchedulerHook'),
     # Checkpoints are written atomically (temporary file, fsync, rename): a
     # crash mid-write never leaves a truncated checkpoint. MMEngine writes
     # the last_checkpoint pointer with a plain open(); tools/train.py

@@ -3,7 +3,7 @@
 # generated dataset with the students' schedule. With
 # configs/kd/frcnn_r18w32_r18w16_synthetic.py it measures how much of the
 # teacher-student gap distillation closes for a student with more capacity
-# (README, "The miniature reproduction").
+# (docs/reproduction.md, "The miniature reproduction").
 _base_ = [
     '../_base_/models/faster_rcnn_r18_fpn_small.py',
     '../_base_/datasets/synthetic_coco.py',

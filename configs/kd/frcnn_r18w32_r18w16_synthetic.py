@@ -2,8 +2,8 @@
 # terms, weights, hint level and schedule) with the student of
 # frcnn_r18w16_synthetic.py, twice as wide, to measure how much of the
 # teacher-student gap distillation closes for a student with more capacity
-# (README, "The miniature reproduction"). Its 32 FPN channels are mapped to
-# the teacher's 64 by the 1x1 adaptation layer.
+# (docs/reproduction.md, "The miniature reproduction"). Its 32 FPN
+# channels are mapped to the teacher's 64 by the 1x1 adaptation layer.
 _base_ = ['./frcnn_r18w32_r18w8_synthetic.py']
 model = dict(
     student=dict(

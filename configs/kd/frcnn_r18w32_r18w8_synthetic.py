@@ -18,12 +18,13 @@ model = dict(
     # student channels are mapped to the teacher's 64 by a 1x1 adaptation
     # layer (Sec. 3.3).
     adapters=[dict(type='HintAdapter', in_channels=16, out_channels=64)])
-# The one deviation from the paper's weights, chosen on the validation split
-# (README, "The miniature reproduction"): hint weight gamma = 16, not 0.5.
-# The hint is a relative error (1 for an all-zero student). At 0.5 the
-# distilled student ends below the student trained alone; 32 scored higher
-# on validation but diverged in the demo's --quick mode, and 64 diverged
-# with seed 0: 16 is the largest weight that trained in every run.
+# The one deviation from the paper's weights (chen2017.py), chosen on the
+# validation split (docs/reproduction.md, "Hint normalisation and weight"):
+# hint weight gamma = 16. The hint is a relative error (1 for an all-zero
+# student). At the paper's gamma the distilled student ends below the
+# student trained alone; 32 scored higher on validation but diverged in the
+# demo's --quick mode, and 64 diverged with seed 0: 16 is the largest weight
+# that trained in every run.
 model['distill_losses'] = dict(
     model['distill_losses'],
     hint=dict(model['distill_losses']['hint'], loss_weight=16.0))

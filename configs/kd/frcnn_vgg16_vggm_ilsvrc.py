@@ -6,6 +6,9 @@
 _base_ = [
     '../faster_rcnn/frcnn_vggm_ilsvrc.py', '../_base_/distill/chen2017.py'
 ]
+# The paper's terms and weights, its hint weight gamma included: not tuned
+# for this pair (chen2017.py: what gamma multiplies, why it is kept, and how
+# to choose it on the validation split).
 model = dict(
     _delete_=True,
     **_base_.distiller,  # the paper's terms and weights, conv5 hints

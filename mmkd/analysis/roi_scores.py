@@ -1,28 +1,62 @@
 """How a detector's RoI head scores its own proposals, on images with
 ground truth: the statistics behind a class-weighted soft cross-entropy.
 
-A distilled RoI head is trained on ``mu * CE(label) + (1 - mu) * nu *
-L_soft`` with ``L_soft = -sum_c w_c p_t(c) log p_s(c)`` (T = 1). Over the
-student's distributions this is smallest at ``p_s(c) ∝ mu [c = label] +
-(1 - mu) nu w_c p_t(c)`` (a Lagrange multiplier on ``sum_c p_s(c) = 1``):
-with ``w_bg = 1.5`` the background's share of every target the teacher
-gives any background probability is raised. :func:`roi_score_stats`
-measures where a trained RoI head's probabilities sit on the proposals it
-keeps at test time, and that target on the same proposals.
+A distilled RoI head is trained on ``mu * CE(label) + (1 - mu) * s *
+L_soft`` with ``L_soft = -sum_c w_c p_t(c) log p_s(c)`` at T = 1 (the
+paper's Eq. 2; ``s`` is the soft term's ``loss_weight``, which the paper
+does not have, i.e. 1). Over the student's distributions this is smallest
+at ``p_s(c) ∝ mu [c = label] + (1 - mu) s w_c p_t(c)`` (a Lagrange
+multiplier on ``sum_c p_s(c) = 1``): a background weight ``w_bg`` above
+the objects' raises the background's share of every target the teacher
+gives any background probability. :func:`roi_score_stats` measures where a
+trained RoI head's probabilities sit on the proposals it keeps at test
+time, and that target on the same proposals.
 """
+import inspect
 from typing import Dict, List, NamedTuple, Optional
 
 import torch
 
 
 class Objective(NamedTuple):
-    """The RoI head's classification objective of a distiller (T = 1):
-    ``hard_weight`` (mu), the soft term's ``loss_weight`` (nu) and its
-    class weights."""
-    hard_weight: float = 0.5
-    loss_weight: float = 1.0
-    fg_weight: float = 1.0
-    bg_weight: float = 1.5
+    """The RoI head's classification objective of a distiller at T = 1;
+    :func:`distiller_objective` reads it from a config.
+
+    Attributes:
+        hard_weight (float): mu, the weight of the hard (label) term.
+        soft_weight (float): s, the soft term's ``loss_weight``.
+        fg_weight (float): w_c of the object classes.
+        bg_weight (float): w_c of the background.
+    """
+    hard_weight: float
+    soft_weight: float
+    fg_weight: float
+    bg_weight: float
+
+
+def distiller_objective(model_cfg: dict) -> Optional[Objective]:
+    """The objective a distiller config trains its RoI head on: its
+    ``hard_weight`` and ``distill_losses.rcn_kd``, with the defaults of
+    ``TwoStageDistiller`` and of the loss for what the config leaves out.
+    None without an ``rcn_kd`` term, or at T != 1."""
+    from mmengine.registry import DefaultScope
+
+    from mmkd.models.distillers import TwoStageDistiller
+    from mmkd.registry import MODELS
+    kd_cfg = (model_cfg.get('distill_losses') or {}).get('rcn_kd')
+    if not kd_cfg:
+        return None
+    with DefaultScope.overwrite_default_scope('mmkd'):
+        kd = MODELS.build(kd_cfg)
+    if kd.T != 1:
+        return None
+    default_mu = inspect.signature(
+        TwoStageDistiller).parameters['hard_weight'].default
+    return Objective(
+        hard_weight=model_cfg.get('hard_weight', default_mu),
+        soft_weight=kd.loss_weight,
+        fg_weight=kd.fg_weight,
+        bg_weight=kd.bg_weight)
 
 
 def optimal_target(teacher_probs, labels, objective: Objective):
@@ -31,7 +65,7 @@ def optimal_target(teacher_probs, labels, objective: Objective):
     weight = teacher_probs.new_full(teacher_probs.shape[1:],
                                     objective.fg_weight)
     weight[-1] = objective.bg_weight
-    mass = (1 - objective.hard_weight) * objective.loss_weight * (
+    mass = (1 - objective.hard_weight) * objective.soft_weight * (
         weight * teacher_probs)
     mass[torch.arange(len(labels)), labels] += objective.hard_weight
     return mass / mass.sum(1, keepdim=True)

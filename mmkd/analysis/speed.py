@@ -22,9 +22,8 @@ def build_deployed(cfg: Config,
     """
     from mmengine.registry import init_default_scope
 
-    from mmkd.models.distillers.export import (deployed_model_cfg,
-                                               is_distiller,
-                                               student_state_dict)
+    from mmkd.engine.checkpoint import read_checkpoint, student_state_dict
+    from mmkd.models.distillers.export import deployed_model_cfg, is_distiller
     from mmkd.registry import MODELS
     init_default_scope(cfg.get('default_scope', 'mmkd'))
     model = MODELS.build(deployed_model_cfg(cfg.model))
@@ -32,8 +31,7 @@ def build_deployed(cfg: Config,
         model.load_state_dict(_checked_state_dict(cfg, model, checkpoint))
     elif checkpoint:
         if is_distiller(cfg.model):
-            from mmengine.runner.checkpoint import _load_checkpoint
-            ckpt = _load_checkpoint(checkpoint, map_location='cpu')
+            ckpt = read_checkpoint(checkpoint)
             model.load_state_dict(
                 student_state_dict(ckpt.get('state_dict', ckpt)))
         else:
@@ -45,10 +43,10 @@ def _checked_state_dict(cfg: Config, model: nn.Module, path: str) -> dict:
     """The weights of ``path`` for ``model`` (the student's, for a
     distillation config), checked key by key."""
     from mmkd.engine.checkpoint import (check_state_dict,
-                                        checkpoint_state_dict, read_checkpoint)
-    from mmkd.models.distillers.export import (is_distiller,
-                                               is_distiller_state,
-                                               student_state_dict)
+                                        checkpoint_state_dict,
+                                        is_distiller_state, read_checkpoint,
+                                        student_state_dict)
+    from mmkd.models.distillers.export import is_distiller
     state_dict = checkpoint_state_dict(read_checkpoint(path))
     distilled = is_distiller_state(state_dict)
     if is_distiller(cfg.model) and distilled:

@@ -8,7 +8,7 @@ from typing import Callable, List, Optional
 def _load(config: str, options: list):
     from mmengine.registry import init_default_scope
 
-    from mmkd.utils.config_check import load_cfg
+    from mmkd.engine.config_check import load_cfg
     cfg = load_cfg(config, options)
     init_default_scope(cfg.get('default_scope', 'mmkd'))
     return cfg

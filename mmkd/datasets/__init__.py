@@ -1,11 +1,14 @@
-"""mmkd.datasets: ``CocoDataset`` and ``LoadImageFromFile`` registered in
-the mmkd scope under MMDetection's names (checked annotation files, boxes
-fitted to their images, named image decode errors)."""
+"""mmkd.datasets: ``CheckedCocoDataset`` and ``CheckedLoadImageFromFile``
+(MMDetection's ``CocoDataset`` and MMCV's ``LoadImageFromFile`` with checked
+annotation files, boxes fitted to their images and named image decode
+errors), the high-resolution teacher's transforms and the classes of a
+dataset config."""
 from . import transforms  # noqa: F401  (StudentDownscale, PackDistillInputs)
-from .coco import CocoDataset, fit_box, read_coco_json
-from .loading import LoadImageFromFile, decode_image
+from .classes import dataset_classes
+from .coco import CheckedCocoDataset, fit_box, read_coco_json
+from .loading import CheckedLoadImageFromFile, decode_image
 
 __all__ = [
-    'CocoDataset', 'LoadImageFromFile', 'decode_image', 'fit_box',
-    'read_coco_json'
+    'CheckedCocoDataset', 'CheckedLoadImageFromFile', 'dataset_classes',
+    'decode_image', 'fit_box', 'read_coco_json'
 ]

@@ -1,9 +1,9 @@
-"""MMDetection's ``CocoDataset`` with checked files and counted box fixes.
+"""``CheckedCocoDataset``: MMDetection's ``CocoDataset`` with checked files
+and counted box fixes.
 
-Registered in ``mmkd.registry.DATASETS`` under the same name, so every
-config with ``default_scope='mmkd'`` and ``type='CocoDataset'`` (COCO,
-KITTI, ILSVRC DET and the generated dataset) uses it. It differs from
-MMDetection's in three ways:
+mmkd's dataset configs (COCO, KITTI, ILSVRC DET and the generated dataset)
+name it, ``type='CheckedCocoDataset'``; ``type='CocoDataset'`` builds
+MMDetection's. It differs from MMDetection's in three ways:
 
 - the annotation file is checked before use: it must exist, not be empty,
   be valid JSON and hold ``images``, ``annotations`` and ``categories``
@@ -16,9 +16,9 @@ MMDetection's in three ways:
   (MMDetection keeps it unclipped), a box entirely outside or with zero
   area (width or height below 1 px) is skipped (MMDetection drops those
   silently); one warning per annotation file gives the counts;
-- images that fail to decode (``ImageDecodeError`` from mmkd's
-  ``LoadImageFromFile``) are skipped in training and fatal in testing; see
-  ``CocoDataset.prepare_data``.
+- images that fail to decode (``ImageDecodeError`` from
+  ``CheckedLoadImageFromFile``) are skipped in training and fatal in
+  testing; see ``CheckedCocoDataset.prepare_data``.
 """
 import json
 import logging
@@ -27,7 +27,7 @@ import os.path as osp
 from typing import List, NamedTuple, Optional, Tuple
 
 import numpy as np
-from mmdet.datasets import CocoDataset as _MMDetCocoDataset
+from mmdet.datasets import CocoDataset
 from mmdet.datasets.api_wrappers import COCO
 from mmengine.logging import print_log
 
@@ -204,7 +204,7 @@ def fit_box(bbox: list, width: float,
 
 
 @DATASETS.register_module()
-class CocoDataset(_MMDetCocoDataset):
+class CheckedCocoDataset(CocoDataset):
     """``CocoDataset`` with checked annotation files, boxes fitted to their
     images and a policy for images that do not decode.
 

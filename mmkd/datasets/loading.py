@@ -3,16 +3,16 @@
 MMCV's ``LoadImageFromFile`` ends in ``assert img is not None`` when
 OpenCV cannot decode a file (and lets ``cv2.error`` through on some
 headers), so a corrupt image surfaces as a bare ``AssertionError``, or as
-nothing under ``python -O``. mmkd's transform of the same name raises an
-``ImageDecodeError`` that names the file; ``mmkd.datasets.CocoDataset``
-decides what a decode failure does (skip in training, stop in testing).
+nothing under ``python -O``. ``CheckedLoadImageFromFile`` raises an
+``ImageDecodeError`` that names the file; ``CheckedCocoDataset`` decides
+what a decode failure does (skip in training, stop in testing).
 """
 from typing import Optional
 
 import cv2
 import mmcv
 import numpy as np
-from mmcv.transforms import LoadImageFromFile as _MMCVLoadImageFromFile
+from mmcv.transforms import LoadImageFromFile
 from mmengine import fileio
 
 from mmkd.registry import TRANSFORMS
@@ -47,7 +47,7 @@ def decode_image(content: bytes,
 
 
 @TRANSFORMS.register_module()
-class LoadImageFromFile(_MMCVLoadImageFromFile):
+class CheckedLoadImageFromFile(LoadImageFromFile):
     """MMCV's ``LoadImageFromFile`` (same arguments and outputs) raising
     ``ImageDecodeError`` for files that are not decodable images.
 

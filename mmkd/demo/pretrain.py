@@ -41,8 +41,8 @@ from torch import nn
 
 from mmkd.datasets.synthetic_cls import CLS_CLASSES, generate_cls_split
 from mmkd.engine.checkpoint import atomic_torch_save
+from mmkd.engine.config_check import load_config
 from mmkd.registry import MODELS
-from mmkd.utils.config_check import load_config
 from mmkd.utils.errors import CheckpointError, ConfigError
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))

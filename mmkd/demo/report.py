@@ -9,7 +9,7 @@ import numpy as np
 from mmkd.analysis.logs import read_json_lines, val_curve
 from mmkd.analysis.speed import (build_deployed, count_parameters,
                                  time_inference)
-from mmkd.utils.config_check import load_cfg
+from mmkd.engine.config_check import load_cfg
 
 NAMES = dict(
     teacher='Teacher', student='Student alone', distilled='Student distilled')

@@ -1,5 +1,5 @@
-"""Runner-side pieces: launch helpers, optimizer wrappers, hooks and the
-atomic checkpoint backend."""
+"""Runner-side pieces: launch helpers, config checks, checkpoints, optimizer
+wrappers, hooks and the atomic checkpoint backend."""
 from .atomic_backend import AtomicLocalBackend
 from .hooks import RNGStateHook
 from .optim_wrapper import AutocastOptimWrapper

@@ -1,4 +1,5 @@
-"""Checkpoints: loading on torch >= 2.6, strict key checks, the latest one.
+"""Checkpoints: reading (files and URLs, on torch >= 2.6), DDP prefixes,
+the student of a distillation checkpoint, strict key checks, the latest one.
 
 Loading with ``weights_only=True``:
 
@@ -13,7 +14,13 @@ MMEngine itself wrote, while an arbitrary pickle still fails to load.
 Strictness: where a number is at stake (testing, export, teacher loading,
 resume) a checkpoint must hold exactly the keys and shapes of the model;
 ``check_state_dict`` is the one comparison all of them use.
+
+A distillation checkpoint holds the ``TwoStageDistiller``'s state: the
+student under ``student.``, the adaptation layers under ``adapters.`` (the
+teacher is not saved). :func:`student_checkpoint` turns it into a plain
+MMDetection checkpoint of the student.
 """
+import copy
 import glob
 import io
 import logging
@@ -146,18 +153,21 @@ def check_state_dict(expected: dict, loaded: dict, *, source: str, target: str,
 
 
 def read_checkpoint(path: str, what: str = 'checkpoint') -> dict:
-    """Load a local checkpoint on CPU for checking (memory-mapped, so a
-    large file costs little), naming the file in every error.
+    """Load a checkpoint file (memory-mapped, so a large file costs little)
+    or an ``http(s)://`` URL (downloaded once into torch's hub cache by
+    MMEngine's loader) on CPU, naming it in every error.
 
     Args:
-        path (str): the file.
-        what (str): how the message names it, e.g. ``'--resume'``.
+        path (str): the file or URL.
+        what (str): how the message names it, e.g. ``'--resume'`` or
+            ``'model.teacher_ckpt'``.
 
     Raises:
         MissingFileError: no such file.
-        CheckpointError: a directory, or not a (complete) checkpoint.
+        CheckpointError: a directory, not a (complete) checkpoint, or a URL
+            that cannot be fetched.
     """
-    remote = '://' in path  # a URL: MMEngine's loader downloads it once
+    remote = '://' in path
     if osp.isdir(path):
         raise CheckpointError(f'{what} {path!r} is a directory; give a '
                               'checkpoint file (.pth) in it')
@@ -168,6 +178,11 @@ def read_checkpoint(path: str, what: str = 'checkpoint') -> dict:
         checkpoint = _load(path, remote)
     except Exception as exc:  # noqa: BLE001 - re-raised with the path
         reason = ' '.join(f'{type(exc).__name__}: {exc}'.split())
+        if remote:
+            raise CheckpointError(
+                f'{what} {path!r} cannot be downloaded or read ({reason}); '
+                f'download it (e.g. wget -P checkpoints/ {path}) and give '
+                'the file instead') from exc
         raise CheckpointError(f'{what} {path!r} cannot be read as a '
                               f'checkpoint ({reason}); is the file '
                               'complete?') from exc
@@ -191,13 +206,62 @@ def _load(path: str, remote: bool):
         return torch.load(path, map_location='cpu')
 
 
-def checkpoint_state_dict(checkpoint: dict) -> dict:
-    """The tensors of a checkpoint, without DDP's ``module.`` prefix."""
-    state_dict = checkpoint.get('state_dict', checkpoint)
+def strip_ddp_prefix(state_dict: dict) -> dict:
+    """``state_dict`` without the ``module.`` prefix DDP wrappers add."""
     return {
         k[len('module.'):] if k.startswith('module.') else k: v
         for k, v in state_dict.items()
     }
+
+
+def checkpoint_state_dict(checkpoint: dict) -> dict:
+    """The tensors of a checkpoint, without DDP's ``module.`` prefix."""
+    return strip_ddp_prefix(checkpoint.get('state_dict', checkpoint))
+
+
+STUDENT_PREFIX = 'student.'
+DISTILLER_PREFIXES = (STUDENT_PREFIX, 'adapters.', 'data_preprocessor.')
+
+
+def is_distiller_state(state_dict: dict) -> bool:
+    """Whether every key is a ``TwoStageDistiller``'s (student, adapters,
+    data preprocessor)."""
+    return bool(state_dict) and all(
+        k.startswith(DISTILLER_PREFIXES) for k in state_dict)
+
+
+def student_state_dict(state_dict: dict) -> dict:
+    """The ``student.*`` entries of a distiller state dict, unprefixed.
+
+    Raises:
+        ValueError: nothing in ``state_dict`` belongs to a student.
+    """
+    student = {
+        k[len(STUDENT_PREFIX):]: v
+        for k, v in strip_ddp_prefix(state_dict).items()
+        if k.startswith(STUDENT_PREFIX)
+    }
+    if not student:
+        raise ValueError(
+            'no `student.*` weights in this checkpoint: it is not a '
+            'TwoStageDistiller checkpoint (a plain detector checkpoint needs '
+            'no extraction)')
+    return student
+
+
+def student_checkpoint(checkpoint: dict, source: str = '') -> dict:
+    """A plain MMDetection checkpoint of the student of ``checkpoint``."""
+    meta = checkpoint.get('meta', {}) or {}
+    out_meta = {
+        k: copy.deepcopy(meta[k])
+        for k in ('dataset_meta', 'epoch', 'iter', 'mmengine_version')
+        if k in meta
+    }
+    out_meta['extracted_from'] = source
+    return dict(
+        state_dict=student_state_dict(
+            checkpoint.get('state_dict', checkpoint)),
+        meta=out_meta)
 
 
 def step_checkpoints(work_dir: str) -> Dict[str, tuple]:

@@ -156,9 +156,39 @@ def configure_amp(cfg: Config) -> None:
             f'error: --amp with float16 needs dynamic loss scaling, but '
             f'optim_wrapper.loss_scale={loss_scale!r}; remove it or set '
             "loss_scale='dynamic'")
+    if not torch.cuda.is_available():
+        check_cpu_amp_types(cfg.get('model'))
     optim_wrapper.type = 'AutocastOptimWrapper'
     optim_wrapper.dtype = dtype
     optim_wrapper.loss_scale = loss_scale
+
+
+# MMDetection's types whose mmcv ops (NMS, RoIAlign) take float32 only on
+# CPU, and mmkd's variants that hand them float32 (mmkd/models/amp_safe.py).
+AMP_SAFE_TYPES = dict(
+    RPNHead='AmpSafeRPNHead', SingleRoIExtractor='AmpSafeRoIExtractor')
+
+
+def check_cpu_amp_types(node, key: str = 'model') -> None:
+    """Refuse MMDetection's RPN head and RoI extractor in a model config
+    that is to run under bf16 autocast on CPU, naming the key and mmkd's
+    variant (mmcv's CPU kernels would fail deep inside the first step)."""
+    if isinstance(node, dict):
+        model_type = node.get('type')
+        name = getattr(model_type, '__name__', model_type)
+        name = name.split('.')[-1] if isinstance(name, str) else ''
+        if name in AMP_SAFE_TYPES and not (isinstance(model_type, str)
+                                           and model_type.startswith('mmkd.')):
+            raise SystemExit(
+                f'error: --amp on CPU: {key}.type={name!r} runs mmcv\'s '
+                'NMS / RoIAlign in bfloat16, which their CPU kernels refuse; '
+                f"use type='{AMP_SAFE_TYPES[name]}' (the same module with "
+                'float32 inputs for those ops), or train without --amp')
+        for sub, value in node.items():
+            check_cpu_amp_types(value, f'{key}.{sub}')
+    elif isinstance(node, (list, tuple)):
+        for i, value in enumerate(node):
+            check_cpu_amp_types(value, f'{key}.{i}')
 
 
 def teardown_launcher() -> None:

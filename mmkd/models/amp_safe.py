@@ -3,21 +3,21 @@
 mmcv's CPU kernels of ``nms`` and ``roi_align`` accept float32 only, so
 ``torch.autocast('cpu', torch.bfloat16)`` (``tools/train.py --amp`` on CPU,
 or ``teacher_autocast``) breaks MMDetection's RPN proposals and RoI
-extraction. These subclasses, registered under MMDetection's own names in
-the ``mmkd`` scope (configs need no change), hand those two ops float32
-inputs; everything else keeps running in reduced precision. Without
-autocast they behave exactly like MMDetection's classes.
+extraction. These subclasses hand those two ops float32 inputs; everything
+else keeps running in reduced precision. Without autocast they behave
+exactly like MMDetection's classes, so an exported student names
+MMDetection's (``mmkd.models.distillers.export``). mmkd's configs name them;
+``type='RPNHead'`` and ``type='SingleRoIExtractor'`` build MMDetection's.
 """
 from mmcv import ops as mmcv_ops
-from mmdet.models.dense_heads import RPNHead as MMDetRPNHead
-from mmdet.models.roi_heads.roi_extractors import \
-    SingleRoIExtractor as MMDetSingleRoIExtractor
+from mmdet.models.dense_heads import RPNHead
+from mmdet.models.roi_heads.roi_extractors import SingleRoIExtractor
 
 from mmkd.registry import MODELS
 
 
 @MODELS.register_module()
-class RPNHead(MMDetRPNHead):
+class AmpSafeRPNHead(RPNHead):
     """MMDetection's ``RPNHead`` with float32 boxes and scores for NMS."""
 
     def _bbox_post_process(self, results, *args, **kwargs):
@@ -27,7 +27,7 @@ class RPNHead(MMDetRPNHead):
 
 
 @MODELS.register_module()
-class SingleRoIExtractor(MMDetSingleRoIExtractor):
+class AmpSafeRoIExtractor(SingleRoIExtractor):
     """MMDetection's ``SingleRoIExtractor`` pooling float32 features.
 
     ``roi_layer.type`` may also name an operator of mmkd's registry, such

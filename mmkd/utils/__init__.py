@@ -1,1 +1,2 @@
-"""True utilities: user-facing errors and config loading/checking."""
+"""True utilities: user-facing errors, and names of configs (``scope::``
+paths) and checkpoint URLs."""

@@ -7,7 +7,8 @@ r101_fpn_2x_coco.py``). MMEngine resolves such a name to
 ``<package>/.mim/configs/<rel/path.py>``; :func:`resolve_config` does the
 same, without installing anything, and says what is wrong when it cannot.
 A checkpoint is a path or an ``http(s)://`` URL; MMEngine's loader downloads
-a URL once (rank 0 first) into torch's hub cache (``$TORCH_HOME``).
+a URL once (rank 0 first) into torch's hub cache (``$TORCH_HOME``), see
+:func:`mmkd.engine.checkpoint.read_checkpoint`.
 """
 import difflib
 import glob
@@ -19,7 +20,7 @@ from mmengine.config import Config
 from mmengine.config.utils import MODULE2PACKAGE
 from mmengine.fileio import load
 
-from .errors import CheckpointError, ConfigError, MissingFileError
+from .errors import ConfigError, MissingFileError
 
 URL_PREFIXES = ('http://', 'https://')
 
@@ -113,27 +114,3 @@ def zoo_checkpoint_url(name: str) -> Optional[str]:
         if model.get('Config') == f'configs/{rel}':
             return model.get('Weights')
     return None
-
-
-def read_checkpoint(path: str, key: str = 'checkpoint') -> dict:
-    """Load a checkpoint file or URL on CPU with MMEngine's loader.
-
-    Raises:
-        MissingFileError: a local ``path`` that does not exist.
-        CheckpointError: the file cannot be read, or the URL cannot be
-            fetched; the message names it and what to do.
-    """
-    from mmengine.runner.checkpoint import _load_checkpoint
-    if not is_url(path) and not osp.isfile(path):
-        raise MissingFileError(f'{key}={path!r}: no such file')
-    try:
-        return _load_checkpoint(path, map_location='cpu')
-    except Exception as exc:  # noqa: BLE001 - re-raised with the path
-        if is_url(path):
-            raise CheckpointError(
-                f'{key}={path!r} cannot be downloaded or read '
-                f'({type(exc).__name__}: {exc}); download it (e.g. wget -P '
-                f'checkpoints/ {path}) and set {key} to the file') from exc
-        raise CheckpointError(
-            f'{key}={path!r} cannot be read as a checkpoint '
-            f'({type(exc).__name__}: {exc}); is the file complete?') from exc

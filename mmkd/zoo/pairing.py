@@ -18,8 +18,7 @@ from mmengine.config import Config
 from mmkd.utils.config_paths import load_config_file, zoo_checkpoint_url
 from mmkd.utils.errors import ConfigError
 from .probe import (FeatureLevel, anchors_desc, build_detector, coder_desc,
-                    dataset_classes, feature_levels, normalisation,
-                    roi_box_desc)
+                    feature_levels, normalisation, roi_box_desc, train_classes)
 
 
 @dataclass
@@ -93,7 +92,7 @@ def check_classes(teacher: Detector, student: Detector) -> None:
             f'the teacher has {t_num} classes, the student {s_num}; the soft '
             'targets need the same classes (retrain one on the '
             "other's dataset)")
-    t_cls, s_cls = dataset_classes(teacher.cfg), dataset_classes(student.cfg)
+    t_cls, s_cls = train_classes(teacher.cfg), train_classes(student.cfg)
     if t_cls and s_cls and t_cls != s_cls:
         first = next(i for i, (a, b) in enumerate(zip(t_cls, s_cls)) if a != b)
         raise _refuse(

@@ -8,6 +8,8 @@ from mmengine.config import Config
 from mmengine.registry import DefaultScope
 from torch import nn
 
+from mmkd.datasets.classes import dataset_classes
+
 # Input side of the probe: a multiple of 64, so that every level of an FPN
 # with P6 (stride 64) has a whole number of positions.
 PROBE_SIZE = 256
@@ -85,8 +87,7 @@ def normalisation(detector: nn.Module) -> Tuple:
             bool(getattr(pre, '_channel_conversion', False)))
 
 
-def dataset_classes(cfg: Config) -> Optional[tuple]:
+def train_classes(cfg: Config) -> Optional[tuple]:
     """The training set's class names (its ``metainfo``, else its type's
     defaults); None when they cannot be told."""
-    from mmkd.models.distillers.teacher import dataset_classes as classes_of
-    return classes_of(cfg.get('train_dataloader', {}).get('dataset', {}))
+    return dataset_classes(cfg.get('train_dataloader', {}).get('dataset', {}))

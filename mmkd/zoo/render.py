@@ -94,9 +94,10 @@ def hints_and_adapters(plan: KDPlan) -> List[str]:
     total = (f'the {num} levels add up to {num} x gamma'
              if num > 1 else 'one level, one gamma')
     lines = comment(
-        f"Hints: {plan.hint_note}. Each is the paper's hint term (gamma, a "
-        f'mean over the positions and channels of its level): {total}.',
-        INDENT)
+        f"Hints: {plan.hint_note}. Each is chen2017.py's hint term (gamma "
+        f'times the relative error of its level): {total}. gamma is not '
+        'tuned for this pair: chen2017.py says how to choose it on the '
+        'validation split.', INDENT)
     lines.append(f'{INDENT}hint_levels=[')
     lines += [
         f'{INDENT}    ({s.index}, {t.index}),  # stride {s.stride}: '
@@ -115,14 +116,56 @@ def hints_and_adapters(plan: KDPlan) -> List[str]:
     return lines + [f'{INDENT}])']
 
 
+def _type_name(node) -> str:
+    """The unscoped name of a config dict's ``type`` ('' without one)."""
+    model_type = node.get('type') if isinstance(node, dict) else None
+    name = getattr(model_type, '__name__', model_type)
+    return name.split('.')[-1] if isinstance(name, str) else ''
+
+
+def _from_mmdet(plan: KDPlan) -> bool:
+    """Whether the student's config names MMDetection's types, where mmkd's
+    own configs name mmkd's variants."""
+    return plan.student.cfg.get('default_scope') != 'mmkd'
+
+
+def student_lines(plan: KDPlan) -> List[str]:
+    """``student=``: the student's model, with mmkd's AMP-safe RPN head and
+    RoI extractor where it has MMDetection's."""
+    model = plan.student.cfg.model
+    rpn = _type_name(model.get('rpn_head')) == 'RPNHead'
+    extractor = _type_name(
+        (model.get('roi_head')
+         or {}).get('bbox_roi_extractor')) == 'SingleRoIExtractor'
+    if not (_from_mmdet(plan) and (rpn or extractor)):
+        return [f'{INDENT}student=_base_.model,']
+    lines = comment(
+        "The student's model with mmkd's AMP-safe RPN head and RoI "
+        'extractor (float32 NMS and RoI pooling under --amp on CPU, '
+        "otherwise MMDetection's); named mmkd.* because the student's "
+        "dicts keep MMDetection's scope.", INDENT)
+    lines += [f'{INDENT}student=dict(', f'{INDENT * 2}_base_.model,']
+    if rpn:
+        lines.append(f'{INDENT * 2}rpn_head=dict(_base_.model.rpn_head, '
+                     "type='mmkd.AmpSafeRPNHead'),")
+    if extractor:
+        lines += [
+            f'{INDENT * 2}roi_head=dict(',
+            f'{INDENT * 3}_base_.model.roi_head,',
+            f'{INDENT * 3}bbox_roi_extractor=dict(',
+            f'{INDENT * 4}_base_.model.roi_head.bbox_roi_extractor,',
+            f"{INDENT * 4}type='mmkd.AmpSafeRoIExtractor')),"
+        ]
+    return lines + [f'{INDENT}),']
+
+
 def model_lines(plan: KDPlan) -> List[str]:
     lines = [
         'model = dict(',
         f"{INDENT}_base_.distiller,  # the paper's terms and weights",
-        f'{INDENT}_delete_=True,', f'{INDENT}student=_base_.model',
-        f'{INDENT}teacher={plan.teacher.name!r},'
+        f'{INDENT}_delete_=True,'
     ]
-    lines[-2] += ','
+    lines += student_lines(plan) + [f'{INDENT}teacher={plan.teacher.name!r},']
     lines += comment(f'teacher_ckpt: {plan.ckpt_note}.', INDENT)
     lines.append(f'{INDENT}teacher_ckpt={plan.teacher_ckpt!r},')
     for note in plan.notes:
@@ -130,22 +173,74 @@ def model_lines(plan: KDPlan) -> List[str]:
     return lines + distill_losses(plan) + hints_and_adapters(plan)
 
 
-def runtime_lines(plan: KDPlan) -> List[str]:
-    """mmkd's atomic checkpoints and RNG states, for students from outside
-    mmkd (its own configs have them)."""
+def _loader_lines(cfg, split: str) -> List[str]:
+    """``<split>_dataloader``'s dataset as mmkd's ``CheckedCocoDataset``
+    with ``CheckedLoadImageFromFile``, where it is MMDetection's
+    ``CocoDataset`` (not inside a dataset wrapper)."""
+    dataset = (cfg.get(f'{split}_dataloader') or {}).get('dataset') or {}
+    if _type_name(dataset) != 'CocoDataset':
+        return []
+    base = f'_base_.{split}_dataloader.dataset.pipeline'
+    lines = [
+        f'{split}_dataloader = dict(', f'{INDENT}dataset=dict(',
+        f"{INDENT * 2}type='mmkd.CheckedCocoDataset',"
+    ]
+    pipeline = dataset.get('pipeline') or []
+    if pipeline and _type_name(pipeline[0]) == 'LoadImageFromFile':
+        lines += [
+            f'{INDENT * 2}pipeline=[', f'{INDENT * 3}dict(',
+            f'{INDENT * 4}{base}[0],',
+            f"{INDENT * 4}type='mmkd.CheckedLoadImageFromFile'),",
+            f'{INDENT * 3}*{base}[1:]', f'{INDENT * 2}],'
+        ]
+    return lines + [f'{INDENT}))']
+
+
+def data_lines(plan: KDPlan) -> List[str]:
+    """mmkd's checked dataset and image loading for a student from outside
+    mmkd (its own configs name them)."""
+    if not _from_mmdet(plan):
+        return []
     cfg = plan.student.cfg
-    if cfg.get('default_scope') == 'mmkd':
+    lines = _loader_lines(cfg, 'train') + _loader_lines(cfg, 'val')
+    if cfg.get('test_dataloader') == cfg.get('val_dataloader'):
+        lines += ['test_dataloader = val_dataloader'] if lines else []
+    else:
+        lines += _loader_lines(cfg, 'test')
+    if not lines:
+        return []
+    return comment(
+        "mmkd's data loading: MMDetection's CocoDataset with checked "
+        'annotation files, boxes fitted to their images and images that do '
+        'not decode skipped in training (named, and fatal, in testing).'
+    ) + lines
+
+
+def runtime_lines(plan: KDPlan) -> List[str]:
+    """mmkd's atomic checkpoints, RNG states and schedule hook, for students
+    from outside mmkd (its own configs have them)."""
+    cfg = plan.student.cfg
+    if not _from_mmdet(plan):
         return []
     hooks = '_base_.custom_hooks + ' if cfg.get('custom_hooks') else ''
-    return comment(
+    scheduler = _type_name(
+        (cfg.get('default_hooks')
+         or {}).get('param_scheduler')) == 'ParamSchedulerHook'
+    lines = comment(
         "mmkd's runtime: checkpoints written atomically and carrying the "
         'random generator states, so that --resume continues as the '
-        'uninterrupted run would.') + [
-            'default_hooks = dict(',
-            f"{INDENT}checkpoint=dict(backend_args=dict(backend="
-            "'atomic_local')))",
-            f"custom_hooks = {hooks}[dict(type='RNGStateHook')]"
-        ]
+        'uninterrupted run would' +
+        ('; the learning-rate schedule holds still on a batch skipped for '
+         "non-finite losses (model.nonfinite='skip')." if scheduler else '.'))
+    lines.append('default_hooks = dict(')
+    if scheduler:
+        lines.append(f'{INDENT}param_scheduler=dict('
+                     "type='mmkd.SkipAwareParamSchedulerHook'),")
+    return lines + [
+        f"{INDENT}checkpoint=dict(backend_args=dict(backend="
+        "'atomic_local')))",
+        f"custom_hooks = {hooks}[dict(type='RNGStateHook')]"
+    ]
 
 
 def render_config(plan: KDPlan, out_path: str) -> str:
@@ -153,6 +248,6 @@ def render_config(plan: KDPlan, out_path: str) -> str:
     out_dir = osp.dirname(osp.abspath(out_path))
     lines = (
         header(plan) + base_and_scope(plan, out_dir) + model_lines(plan) +
-        runtime_lines(plan))
+        data_lines(plan) + runtime_lines(plan))
     return '\n'.join(line + '  # noqa: E501' if len(line) > 79 else line
                      for line in lines) + '\n'

@@ -95,13 +95,14 @@ def test_stats_of_positives_and_negatives_by_hand():
 
 
 def test_optimal_target_of_the_weighted_objective():
-    """mu CE(label) + (1 - mu) nu sum_c -w_c p_t(c) log p_s(c) is smallest
-    at p_s ∝ mu [c = label] + (1 - mu) nu w p_t: checked by hand and
+    """mu CE(label) + (1 - mu) s sum_c -w_c p_t(c) log p_s(c) is smallest
+    at p_s ∝ mu [c = label] + (1 - mu) s w p_t: checked by hand and
     against a numerical minimisation."""
     from mmkd.analysis.roi_scores import Objective, optimal_target
     teacher = torch.tensor([[0.2, 0.4, 0.4]])
     label = torch.tensor([1])
-    weighted = Objective(hard_weight=0.5, bg_weight=1.5)
+    weighted = Objective(
+        hard_weight=0.5, soft_weight=1.0, fg_weight=1.0, bg_weight=1.5)
     # mass: class 0: 0.5 * 0.2 = 0.1; class 1: 0.5 + 0.5 * 0.4 = 0.7;
     # background: 0.5 * 1.5 * 0.4 = 0.3; total 1.1
     target = optimal_target(teacher, label, weighted)
@@ -135,7 +136,10 @@ def test_teacher_scored_on_the_students_proposals_from_raw_inputs():
     from mmkd.analysis.roi_scores import Objective
     batch = _batch(([[0, 0, 10, 10]], [1], (1.0, 1.0)))
     stats = roi_score_stats(
-        student, [batch], teacher=teacher, objective=Objective())
+        student, [batch],
+        teacher=teacher,
+        objective=Objective(
+            hard_weight=0.5, soft_weight=1.0, fg_weight=1.0, bg_weight=1.5))
     # each model's own preprocessing of the raw (all-zero) images
     assert student.seen == [1.0] and teacher.seen == [5.0]
     assert stats['p_true'] == pytest.approx(0.1)
@@ -156,3 +160,29 @@ def test_no_positives_gives_nan_not_an_error():
                             [_batch(([[0, 0, 10, 10]], [0], (1.0, 1.0)))])
     assert stats['positives'] == 0 and math.isnan(stats['p_bg_pos'])
     assert stats['p_bg_neg'] == pytest.approx(0.6)
+
+
+def test_objective_is_read_from_the_config():
+    """mu, the soft term's weight and the class weights come from the
+    distillation config given; what it leaves out is the default of
+    TwoStageDistiller and WeightedKDLoss (chen2017.py states the paper's)."""
+    from mmengine.config import Config
+
+    from mmkd.analysis.roi_scores import Objective, distiller_objective
+    from mmkd.testing import ROOT
+    paper = Config.fromfile(f'{ROOT}/configs/_base_/distill/chen2017.py')
+    kd = paper.distiller.distill_losses.rcn_kd
+    assert distiller_objective(paper.distiller) == Objective(
+        paper.distiller.hard_weight, kd.loss_weight, kd.fg_weight,
+        kd.bg_weight)
+    model = dict(
+        hard_weight=0.3,
+        distill_losses=dict(
+            rcn_kd=dict(type='WeightedKDLoss', bg_weight=1.0,
+                        loss_weight=2.0)))
+    assert distiller_objective(model) == Objective(0.3, 2.0, 1.0, 1.0)
+    model = dict(distill_losses=dict(rcn_kd=dict(type='WeightedKDLoss')))
+    assert distiller_objective(model) == Objective(0.5, 1.0, 1.0, 1.5)
+    model['distill_losses']['rcn_kd']['T'] = 2.0
+    assert distiller_objective(model) is None  # the target is at T = 1
+    assert distiller_objective(dict(distill_losses=dict(rcn_kd=None))) is None

@@ -5,9 +5,9 @@ Each config under ``configs/faster_rcnn`` and ``configs/kd`` is loaded as
 user would pass with ``--cfg-options`` (``cfg.merge_from_dict``):
 
 * data: every dataset is pointed at a tiny dataset written here, in the
-  config's own format - COCO json for ``CocoDataset`` (COCO, KITTI, ILSVRC)
-  and a VOCdevkit XML tree for ``VOCDataset``, so that VOC configs run their
-  real ``RepeatDataset(ConcatDataset([VOC2007, VOC2012]))`` and
+  config's own format - COCO json for ``CheckedCocoDataset`` (COCO, KITTI,
+  ILSVRC) and a VOCdevkit XML tree for ``VOCDataset``, so that VOC configs
+  run their real ``RepeatDataset(ConcatDataset([VOC2007, VOC2012]))`` and
   ``VOCMetric``; images are resized to 64 px instead of 600 (the half-
   resolution student's to 32 px), one epoch is one iteration (batch 2);
 * size: the plain trunks (VGG16 / VGG-M / AlexNet, Tucker ranks included)
@@ -103,11 +103,8 @@ def tiny_scale(scale) -> tuple:
 
 def class_names(dataset: dict) -> tuple:
     """The dataset's classes: its metainfo's, or its type's defaults."""
-    import mmdet.datasets
-    classes = (dataset.get('metainfo') or {}).get('classes')
-    return tuple(
-        classes
-        or getattr(mmdet.datasets, dataset['type']).METAINFO['classes'])
+    from mmkd.datasets import dataset_classes
+    return dataset_classes(dataset)
 
 
 def data_options(cfg: Config, root: str) -> dict:

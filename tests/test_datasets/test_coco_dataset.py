@@ -1,4 +1,4 @@
-"""mmkd's CocoDataset: checked annotation files, boxes fitted to their
+"""CheckedCocoDataset: checked annotation files, boxes fitted to their
 images, image decode failures (skipped in training, fatal in testing)."""
 import json
 
@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 from mmengine.registry import DATASETS, init_default_scope
 
-import mmkd  # noqa: F401  (registers mmkd's CocoDataset)
-from mmkd.datasets import CocoDataset, LoadImageFromFile, fit_box
+import mmkd  # noqa: F401  (registers CheckedCocoDataset)
+from mmkd.datasets import CheckedCocoDataset, CheckedLoadImageFromFile, fit_box
 from mmkd.utils.errors import DatasetError, ImageDecodeError
 
 PIPELINE = [
-    dict(type='LoadImageFromFile'),
+    dict(type='CheckedLoadImageFromFile'),
     dict(type='LoadAnnotations', with_bbox=True),
     dict(type='PackDetInputs')
 ]
@@ -44,7 +44,7 @@ def _write(root, content=None, images=None):
                 categories=CATEGORIES))
     (root / 'ann.json').write_text(content)
     return dict(
-        type='CocoDataset',
+        type='CheckedCocoDataset',
         data_root=str(root),
         ann_file='ann.json',
         data_prefix=dict(img=''),
@@ -59,12 +59,21 @@ def _build(cfg, **kwargs):
 
 
 def test_configs_type_resolves_to_mmkd(tmp_path):
-    # default_scope='mmkd' + type='CocoDataset' (every dataset config) and
-    # type='LoadImageFromFile' (every pipeline) reach mmkd's classes.
+    # default_scope='mmkd' + type='CheckedCocoDataset' (mmkd's dataset
+    # configs) and type='CheckedLoadImageFromFile' (their pipelines) reach
+    # mmkd's classes; MMDetection's and MMCV's names keep their classes.
+    from mmcv.transforms import LoadImageFromFile
+    from mmdet.datasets import CocoDataset
     dataset = _build(_write(tmp_path))
-    assert type(dataset) is CocoDataset
-    assert type(dataset.pipeline.transforms[0]) is LoadImageFromFile
+    assert type(dataset) is CheckedCocoDataset
+    assert type(dataset.pipeline.transforms[0]) is CheckedLoadImageFromFile
     assert len(dataset) == 2 and dataset[0]['inputs'].shape == (3, 48, 64)
+    plain = _build(
+        _write(tmp_path),
+        type='CocoDataset',
+        pipeline=[dict(type='LoadImageFromFile')] + PIPELINE[1:])
+    assert type(plain) is CocoDataset
+    assert type(plain.pipeline.transforms[0]) is LoadImageFromFile
 
 
 BAD_FILES = {
@@ -158,7 +167,7 @@ def _corrupt(tmp_path, name, content):
 def test_undecodable_image_names_the_file(tmp_path, content):
     _corrupt(tmp_path, 'bad.png', content)
     with pytest.raises(ImageDecodeError, match=r"bad\.png") as info:
-        LoadImageFromFile()(dict(img_path=str(tmp_path / 'bad.png')))
+        CheckedLoadImageFromFile()(dict(img_path=str(tmp_path / 'bad.png')))
     assert info.value.path == str(tmp_path / 'bad.png')
 
 
@@ -169,7 +178,7 @@ def test_truncated_png_names_the_file(tmp_path):
     data = (tmp_path / 'full.png').read_bytes()
     _corrupt(tmp_path, 'cut.png', data[:len(data) // 2])
     with pytest.raises(ImageDecodeError, match=r"cut\.png"):
-        LoadImageFromFile()(dict(img_path=str(tmp_path / 'cut.png')))
+        CheckedLoadImageFromFile()(dict(img_path=str(tmp_path / 'cut.png')))
 
 
 def test_undecodable_image_is_skipped_in_training(tmp_path, warnings_log):

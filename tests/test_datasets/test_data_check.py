@@ -36,7 +36,7 @@ def _dataset(root, anns, classes=CLASSES, **kwargs):
         json.dumps(
             dict(images=images, annotations=anns, categories=categories)))
     return dict(
-        type='CocoDataset',
+        type='CheckedCocoDataset',
         data_root=str(root),
         ann_file='ann.json',
         data_prefix=dict(img=''),

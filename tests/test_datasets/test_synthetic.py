@@ -161,21 +161,22 @@ def test_cli_refuses_a_folder_that_is_not_a_dataset(tmp_path):
     assert os.listdir(tmp_path) == ['notes.txt']
 
 
-def test_dataset_config_builds_through_mmdet(tmp_path):
-    from mmdet.registry import DATASETS
+def test_dataset_config_builds_in_the_mmkd_scope(tmp_path):
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
 
-    import mmkd  # noqa: F401
+    from mmkd.datasets import CheckedCocoDataset
+    from mmkd.registry import DATASETS
     generate_synthetic_coco(str(tmp_path), seed=0, **TINY)
     cfg = Config.fromfile(CONFIG)
     assert cfg.metainfo.classes == SYNTHETIC_CLASSES
     assert len(cfg.metainfo.palette) == len(SYNTHETIC_CLASSES)
     cfg.merge_from_dict(data_overrides(str(tmp_path)))
     assert cfg.test_evaluator.ann_file.endswith('instances_test.json')
-    init_default_scope('mmdet')
+    init_default_scope('mmkd')  # as the Runner does with the config's scope
     for split in SPLITS:
         dataset = DATASETS.build(cfg[f'{split}_dataloader'].dataset)
+        assert type(dataset) is CheckedCocoDataset
         assert dataset.metainfo['classes'] == SYNTHETIC_CLASSES
         assert osp.dirname(dataset[0]['data_samples'].img_path).endswith(split)
     train = DATASETS.build(cfg.train_dataloader.dataset)

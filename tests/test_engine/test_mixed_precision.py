@@ -81,6 +81,30 @@ def test_configure_amp_picks_bf16_on_cpu_and_keeps_fp16_dynamic():
         configure_amp(cfg)
 
 
+@pytest.mark.parametrize('key,name,fix', [
+    ('model.student.rpn_head', 'RPNHead', 'AmpSafeRPNHead'),
+    ('model.student.roi_head.bbox_roi_extractor', 'SingleRoIExtractor',
+     'AmpSafeRoIExtractor'),
+])
+def test_amp_on_cpu_refuses_mmdet_heads_whose_ops_need_float32(
+        key, name, fix, tmp_path, monkeypatch, capsys):
+    """type='RPNHead' builds MMDetection's class, whose NMS mmcv's CPU
+    kernel refuses in bf16: --amp on CPU says so in one line, before any
+    file is written, instead of failing inside the first step."""
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
+    with pytest.raises(SystemExit) as info:
+        load_tool('train').main([
+            KD_CONFIG, '--amp', '--work-dir',
+            str(tmp_path / 'w'), '--cfg-options', f'{key}.type={name}'
+        ])
+    assert str(info.value) == (
+        f"error: --amp on CPU: {key}.type='{name}' runs mmcv's NMS / "
+        'RoIAlign in bfloat16, which their CPU kernels refuse; use '
+        f"type='{fix}' (the same module with float32 inputs for those "
+        'ops), or train without --amp')
+    assert not (tmp_path / 'w').exists()
+
+
 def test_one_amp_training_step_computes_the_terms_in_float32(
         tiny_data, tiny_teacher, tmp_path, monkeypatch):
     """tools/train.py --amp: the step runs under bf16 autocast (on CPU) and

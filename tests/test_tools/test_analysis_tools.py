@@ -79,11 +79,11 @@ def test_benchmark_inputs_from_test_set_or_random(tmp_path):
     write_coco(data, ('a', 'b', 'c'))
     extra = (
         "test_dataloader = dict(dataset=dict(\n"
-        f"    type='CocoDataset', data_root={data!r},\n"
+        f"    type='CheckedCocoDataset', data_root={data!r},\n"
         "    metainfo=dict(classes=('a', 'b', 'c')),\n"
         "    ann_file='annotations/val.json', data_prefix=dict(img='images/'),"
         "\n    test_mode=True, pipeline=[\n"
-        "        dict(type='LoadImageFromFile'),\n"
+        "        dict(type='CheckedLoadImageFromFile'),\n"
         "        dict(type='Resize', scale=(48, 32), keep_ratio=True),\n"
         "        dict(type='PackDetInputs')]))\n")
     cfg = Config.fromfile(write_tiny_config(tmp_path, 'alexnet', extra))

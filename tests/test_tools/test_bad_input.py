@@ -20,10 +20,10 @@ import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
+from mmkd.engine.config_check import check_model_config
 from mmkd.registry import MODELS
 from mmkd.testing import (KD_FAULTS_CONFIG, PYTHON, ROOT, TINY_CONFIG,
                           kd_train_options)
-from mmkd.utils.config_check import check_model_config
 from mmkd.utils.errors import CheckpointError, ConfigError
 from .bad_input_helpers import KD_CONFIG, Inputs, check_case
 

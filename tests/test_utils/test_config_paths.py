@@ -152,6 +152,6 @@ def test_unreachable_url_is_named(monkeypatch, tmp_path):
     with pytest.raises(CheckpointError) as info:
         MODELS.build(_kd_cfg(url))
     message = str(info.value)
-    assert message.startswith(f'model.teacher_ckpt={url!r} cannot be '
+    assert message.startswith(f'model.teacher_ckpt {url!r} cannot be '
                               'downloaded or read (URLError')
     assert f'wget -P checkpoints/ {url}' in message

@@ -80,7 +80,7 @@ def fix_proposals(cfg, num):
 def load_model(config, checkpoint, args):
     """The config and its deployed detector (eval mode, on CPU)."""
     from mmkd.analysis.speed import build_deployed
-    from mmkd.utils.config_check import load_config
+    from mmkd.engine.config_check import load_config
     cfg = load_config(config, args.cfg_options)
     if args.proposals:
         fix_proposals(cfg, args.proposals)

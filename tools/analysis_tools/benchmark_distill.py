@@ -61,9 +61,9 @@ def parse_args(argv=None):
 def build(args):
     from mmengine.registry import init_default_scope
 
+    from mmkd.engine.config_check import load_cfg
     from mmkd.models.distillers.export import is_distiller
     from mmkd.registry import MODELS
-    from mmkd.utils.config_check import load_cfg
     cfg = load_cfg(args.config, args.cfg_options)
     init_default_scope(cfg.get('default_scope', 'mmkd'))
     if not is_distiller(cfg.model):

@@ -104,7 +104,7 @@ def print_rows(rows, num_rois, adapters):
 
 def main(argv=None):
     from mmkd.analysis.inputs import pipeline_shape
-    from mmkd.utils.config_check import load_config
+    from mmkd.engine.config_check import load_config
     args = parse_args(argv)
     cfg = load_config(args.config, args.cfg_options)
     shape = tuple(args.shape) if args.shape else pipeline_shape(cfg)

@@ -15,7 +15,8 @@ yields no detection; above it, NMS and the per-image cap still decide).
 With a distillation config, ``--teacher-ckpt`` also scores the teacher on
 the same proposals, and gives the background probability of the target
 the config's RoI classification objective teaches on each positive
-(``target_bg_pos``; at T = 1). A last line gives the mean over the
+(``target_bg_pos``; at T = 1, with the config's mu, class weights and soft
+term weight). A last line gives the mean over the
 checkpoints (e.g. over seeds). Checkpoints must fit the config exactly.
 """
 import argparse
@@ -76,20 +77,6 @@ def teacher_cfg(cfg, path):
     return t_cfg
 
 
-def objective(cfg):
-    """The RoI classification objective of a distillation config (None
-    without an ``rcn_kd`` term, or at T != 1)."""
-    from mmkd.analysis.roi_scores import Objective
-    kd = (cfg.model.get('distill_losses') or {}).get('rcn_kd')
-    if not kd or kd.get('T', 1.0) != 1.0:
-        return None
-    return Objective(
-        hard_weight=cfg.model.get('hard_weight', 0.5),
-        loss_weight=kd.get('loss_weight', 1.0),
-        fg_weight=kd.get('fg_weight', 1.0),
-        bg_weight=kd.get('bg_weight', 1.5))
-
-
 def split_batches(cfg, split, num):
     """Up to ``num`` one-image batches of the split (each image once)."""
     from mmkd.analysis.inputs import dataset_batches
@@ -103,10 +90,10 @@ def split_batches(cfg, split, num):
 
 
 def main(argv=None):
-    from mmkd.analysis.roi_scores import roi_score_stats
+    from mmkd.analysis.roi_scores import distiller_objective, roi_score_stats
     from mmkd.analysis.speed import build_deployed
+    from mmkd.engine.config_check import load_config
     from mmkd.models.distillers.export import deployed_model_cfg
-    from mmkd.utils.config_check import load_config
     from mmkd.utils.errors import exit_on_user_error
     args = parse_args(argv)
     cfg = load_config(args.config, args.cfg_options)
@@ -126,7 +113,7 @@ def main(argv=None):
                 batches,
                 score_thr=score_thr,
                 teacher=teacher,
-                objective=objective(cfg) if teacher else None)
+                objective=distiller_objective(cfg.model) if teacher else None)
             rows.append((ckpt, stats))
     columns = [c for c in COLUMNS if c in rows[0][1]]
     print(f'{args.split} split, {len(batches)} images; positives: IoU >= 0.5'

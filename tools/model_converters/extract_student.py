@@ -15,11 +15,10 @@ import os.path as osp
 
 from mmkd.engine.atomic_backend import atomic_write
 from mmkd.engine.checkpoint import (atomic_torch_save, check_state_dict,
-                                    read_checkpoint)
+                                    read_checkpoint, student_checkpoint)
+from mmkd.engine.config_check import load_config
 from mmkd.engine.launch import ToolParser, check_model
-from mmkd.models.distillers.export import (deployed_model_cfg,
-                                           student_checkpoint, student_config)
-from mmkd.utils.config_check import load_config
+from mmkd.models.distillers.export import deployed_model_cfg, student_config
 from mmkd.utils.errors import CheckpointError, ConfigError, exit_on_user_error
 
 

@@ -1,10 +1,12 @@
 # MS-COCO 2017 detection: train2017 / val2017, COCO bbox AP.
-dataset_type = 'CocoDataset'
+# MMDetection's CocoDataset with checked annotation files, boxes fitted to
+# their images and named image decode errors (mmkd/datasets/coco.py).
+dataset_type = 'CheckedCocoDataset'
 data_root = 'data/coco/'
 backend_args = None
 
 train_pipeline = [
-    dict(type='LoadImageFromFile', backend_args=backend_args),
+    dict(type='CheckedLoadImageFromFile', backend_args=backend_args),
     dict(type='LoadAnnotations', with_bbox=True),
     # Shorter side 600, longer side <= 1000: the single scale of Faster
     # R-CNN's COCO experiments (Ren et al., NIPS 2015), which the paper uses.
@@ -13,7 +15,7 @@ train_pipeline = [
     dict(type='PackDetInputs')
 ]
 test_pipeline = [
-    dict(type='LoadImageFromFile', backend_args=backend_args),
+    dict(type='CheckedLoadImageFromFile', backend_args=backend_args),
     dict(type='Resize', scale=(1000, 600), keep_ratio=True),
     dict(type='LoadAnnotations', with_bbox=True),
     dict(

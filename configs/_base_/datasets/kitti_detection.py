@@ -8,7 +8,7 @@ classes = ('Car', 'Pedestrian', 'Cyclist')  # KITTI's evaluated classes
 backend_args = None
 
 train_pipeline = [
-    dict(type='LoadImageFromFile', backend_args=backend_args),
+    dict(type='CheckedLoadImageFromFile', backend_args=backend_args),
     dict(type='LoadAnnotations', with_bbox=True),
     # Not pinned by the paper: shorter side 600 as for the other datasets
     # (Ren et al., 2015); the long side may reach 2000 because KITTI frames
@@ -18,7 +18,7 @@ train_pipeline = [
     dict(type='PackDetInputs')
 ]
 test_pipeline = [
-    dict(type='LoadImageFromFile', backend_args=backend_args),
+    dict(type='CheckedLoadImageFromFile', backend_args=backend_args),
     dict(type='Resize', scale=(2000, 600), keep_ratio=True),
     dict(type='LoadAnnotations', with_bbox=True),
     dict(

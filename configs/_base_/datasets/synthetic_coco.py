@@ -3,7 +3,8 @@
 # train / val (for choices) / test (for reported numbers) splits. Kept free
 # of `_base_` (unlike kitti_detection.py and ilsvrc_det.py): the demo's
 # pure-Python config (configs/kd/py/) reads it with read_base().
-dataset_type = 'CocoDataset'
+# MMDetection's CocoDataset, checked (see coco_detection.py).
+dataset_type = 'CheckedCocoDataset'
 data_root = 'data/synthetic/'
 metainfo = dict(
     classes=('disc', 'ring', 'plate', 'notched_plate', 'hstriped_triangle',
@@ -13,14 +14,14 @@ metainfo = dict(
 backend_args = None
 
 train_pipeline = [
-    dict(type='LoadImageFromFile', backend_args=backend_args),
+    dict(type='CheckedLoadImageFromFile', backend_args=backend_args),
     dict(type='LoadAnnotations', with_bbox=True),
     dict(type='Resize', scale=(128, 128), keep_ratio=True),
     dict(type='RandomFlip', prob=0.5),
     dict(type='PackDetInputs')
 ]
 test_pipeline = [
-    dict(type='LoadImageFromFile', backend_args=backend_args),
+    dict(type='CheckedLoadImageFromFile', backend_args=backend_args),
     dict(type='Resize', scale=(128, 128), keep_ratio=True),
     dict(type='LoadAnnotations', with_bbox=True),
     dict(

@@ -5,7 +5,7 @@ data_root = 'data/VOCdevkit/'
 backend_args = None
 
 train_pipeline = [
-    dict(type='LoadImageFromFile', backend_args=backend_args),
+    dict(type='CheckedLoadImageFromFile', backend_args=backend_args),
     dict(type='LoadAnnotations', with_bbox=True),
     # Shorter side 600, longer side <= 1000 (Ren et al., NIPS 2015).
     dict(type='Resize', scale=(1000, 600), keep_ratio=True),
@@ -13,7 +13,7 @@ train_pipeline = [
     dict(type='PackDetInputs')
 ]
 test_pipeline = [
-    dict(type='LoadImageFromFile', backend_args=backend_args),
+    dict(type='CheckedLoadImageFromFile', backend_args=backend_args),
     dict(type='Resize', scale=(1000, 600), keep_ratio=True),
     # after Resize so that the ground-truth boxes are not resized
     dict(type='LoadAnnotations', with_bbox=True),

@@ -23,7 +23,8 @@ model = dict(
         pad_size_divisor=32),
     neck=None,  # C4-style: one stride-16 map, no FPN (as in the paper).
     rpn_head=dict(
-        type='RPNHead',
+        # MMDetection's RPNHead with float32 NMS (runs under --amp on CPU).
+        type='AmpSafeRPNHead',
         anchor_generator=dict(
             type='AnchorGenerator',
             # 3 scales x 3 ratios, stride 16 (Ren et al., 2015, Sec. 3.1.1):
@@ -45,7 +46,8 @@ model = dict(
     roi_head=dict(
         type='StandardRoIHead',
         bbox_roi_extractor=dict(
-            type='SingleRoIExtractor',
+            # MMDetection's SingleRoIExtractor, float32 RoI pooling (--amp).
+            type='AmpSafeRoIExtractor',
             # RoI max pooling (Girshick, 2015) as the paper's detectors.
             # Deviation: mmcv's RoIPool has no CPU kernel, so this is
             # RoIAlign in max mode without the half-pixel offset: the max

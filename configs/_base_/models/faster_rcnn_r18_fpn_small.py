@@ -28,7 +28,8 @@ model = dict(
         out_channels=width * 2,
         num_outs=4),
     rpn_head=dict(
-        type='RPNHead',
+        # MMDetection's RPNHead with float32 NMS (runs under --amp on CPU).
+        type='AmpSafeRPNHead',
         in_channels=width * 2,
         feat_channels=width * 2,
         anchor_generator=dict(
@@ -46,7 +47,9 @@ model = dict(
     roi_head=dict(
         type='StandardRoIHead',
         bbox_roi_extractor=dict(
-            type='SingleRoIExtractor',
+            # MMDetection's SingleRoIExtractor, float32 RoI pooling (--amp).
+            type='AmpSafeRoIExtractor',
+            # mmcv's RoIAlign, computed faster on small CPU maps
             roi_layer=dict(
                 type='SeparableRoIAlign', output_size=7, sampling_ratio=0),
             out_channels=width * 2,

@@ -1,7 +1,8 @@
 # frcnn_r18w32_r18w8_synthetic.py (configs/kd/) in MMEngine's pure-Python
 # style: the demo's distilled student, the same built model, types as
-# classes. The classic file is the primary one (README, "Configs"); a test
-# checks that both build the same model with the same loss configs. Bases
+# classes. The classic file is the primary one
+# (docs/user_guides/configs_and_terms.md, "Config styles"); a test checks
+# that both build the same model with the same loss configs. Bases
 # are read with `read_base()`, which takes only pure-Python files, so the
 # student's widths (configs/faster_rcnn/frcnn_r18w8_synthetic.py, classic)
 # are spelled out below on the shared small ResNet-18 FPN base.
@@ -41,12 +42,13 @@ model = dict(
     # student channels are mapped to the teacher's 64 by a 1x1 adaptation
     # layer (Sec. 3.3).
     adapters=[dict(type=HintAdapter, in_channels=16, out_channels=64)])
-# The one deviation from the paper's weights, chosen on the validation split
-# (README, "The miniature reproduction"): hint weight gamma = 16, not 0.5.
-# The hint is a relative error (1 for an all-zero student). At 0.5 the
-# distilled student ends below the student trained alone; 32 scored higher
-# on validation but diverged in the demo's --quick mode, and 64 diverged
-# with seed 0: 16 is the largest weight that trained in every run.
+# The one deviation from the paper's weights (chen2017.py), chosen on the
+# validation split (docs/reproduction.md, "Hint normalisation and weight"):
+# hint weight gamma = 16. The hint is a relative error (1 for an all-zero
+# student). At the paper's gamma the distilled student ends below the
+# student trained alone; 32 scored higher on validation but diverged in the
+# demo's --quick mode, and 64 diverged with seed 0: 16 is the largest weight
+# that trained in every run.
 model['distill_losses'] = dict(
     model['distill_losses'],
     hint=dict(model['distill_losses']['hint'], loss_weight=16.0))

@@ -1,8 +1,9 @@
 # frcnn_vgg16_alexnet_coco.py (configs/kd/) in MMEngine's pure-Python style:
 # the same distillation (VGG16 teacher -> AlexNet student on MS-COCO 2017,
 # Chen et al., NIPS 2017, Table 1), the same built model, types as classes.
-# The classic file is the primary one (README, "Configs"); a test checks
-# that both build the same model with the same loss configs. Bases are read
+# The classic file is the primary one (docs/user_guides/configs_and_terms.md,
+# "Config styles"); a test checks that both build the same model with the
+# same loss configs. Bases are read
 # with `read_base()`, which takes only pure-Python files, so the student's
 # trunk (configs/_base_/models/faster_rcnn_alexnet_c4.py, classic) is
 # spelled out below on the shared C4 base.
@@ -43,6 +44,9 @@ model.update(  # noqa: F405
         #       --arch alexnet
         init_cfg=dict(
             type='Pretrained', checkpoint='checkpoints/alexnet_mmkd.pth')))
+# The paper's terms and weights, its hint weight gamma included: not tuned
+# for this pair (chen2017.py: what gamma multiplies, why it is kept, and how
+# to choose it on the validation split).
 model = dict(
     distiller,  # noqa: F405 - the paper's terms and weights, conv5 hints
     type=TwoStageDistiller,

@@ -17,7 +17,18 @@ default_scope = 'mmkd'
 model = dict(
     _base_.distiller,  # the paper's terms and weights
     _delete_=True,
-    student=_base_.model,
+    # MMDetection's R50-FPN with mmkd's AMP-safe RPN head and RoI extractor
+    # (float32 NMS and RoI pooling under --amp on CPU, otherwise the same).
+    # The student's dicts keep MMDetection's scope, so mmkd's types are
+    # named with theirs (mmkd.*).
+    student=dict(
+        _base_.model,
+        rpn_head=dict(_base_.model.rpn_head, type='mmkd.AmpSafeRPNHead'),
+        roi_head=dict(
+            _base_.model.roi_head,
+            bbox_roi_extractor=dict(
+                _base_.model.roi_head.bbox_roi_extractor,
+                type='mmkd.AmpSafeRoIExtractor'))),
     # MMDetection's config and model-zoo checkpoint; the teacher is frozen
     # and never re-initialised. Download it once (the URL also works, it is
     # fetched into torch's hub cache) and point teacher_ckpt at the file:
@@ -26,10 +37,10 @@ model = dict(
     teacher_ckpt='https://download.openmmlab.com/mmdetection/v2.0/faster_rcnn/faster_rcnn_r101_fpn_2x_coco/faster_rcnn_r101_fpn_2x_coco_bbox_mAP-0.398_20200504_210455-1d2dac9c.pth',  # noqa: E501
     # Hints on all five FPN levels, P2-P6 (strides 4-64), each paired with
     # the teacher's level of the same stride: the RPN reads all five, the
-    # RoI head P2-P5. Each level's term is the paper's hint (gamma = 0.5, a
-    # mean over the level's positions and channels), so the five add up to
-    # 2.5x one hint; model.distill_losses.hint.loss_weight=0.1 keeps the
-    # paper's total.
+    # RoI head P2-P5. Each level's term is chen2017.py's hint (gamma times
+    # the level's relative error), so the five add up to 5 x gamma; a
+    # model.distill_losses.hint.loss_weight of gamma / 5 keeps one hint's
+    # total. gamma is not tuned for this pair: see chen2017.py.
     hint_levels=[(0, 0), (1, 1), (2, 2), (3, 3), (4, 4)],
     # One 1x1 adaptation layer per level (one dict: built once per hint
     # level), 256 -> 256 channels: both FPNs have 256 channels, and the paper
@@ -39,8 +50,33 @@ model = dict(
     # with one map, and per-level layers cost only 5 x 66k parameters, in
     # training only (the exported student has none).
     adapters=dict(type='HintAdapter', in_channels=256, out_channels=256))
+# mmkd's data loading: MMDetection's CocoDataset with checked annotation
+# files, boxes fitted to their images and images that do not decode skipped
+# in training (named, and fatal, in testing).
+train_dataloader = dict(
+    dataset=dict(
+        type='mmkd.CheckedCocoDataset',
+        pipeline=[
+            dict(
+                _base_.train_dataloader.dataset.pipeline[0],
+                type='mmkd.CheckedLoadImageFromFile'),
+            *_base_.train_dataloader.dataset.pipeline[1:]
+        ]))
+val_dataloader = dict(
+    dataset=dict(
+        type='mmkd.CheckedCocoDataset',
+        pipeline=[
+            dict(
+                _base_.val_dataloader.dataset.pipeline[0],
+                type='mmkd.CheckedLoadImageFromFile'),
+            *_base_.val_dataloader.dataset.pipeline[1:]
+        ]))
+test_dataloader = val_dataloader
 # mmkd's runtime: checkpoints written atomically and carrying the random
-# generator states, so that --resume continues as the uninterrupted run.
+# generator states, so that --resume continues as the uninterrupted run; the
+# learning-rate schedule holds still on a batch skipped for non-finite losses
+# (model.nonfinite='skip').
 default_hooks = dict(
+    param_scheduler=dict(type='mmkd.SkipAwareParamSchedulerHook'),
     checkpoint=dict(backend_args=dict(backend='atomic_local')))
 custom_hooks = [dict(type='RNGStateHook')]

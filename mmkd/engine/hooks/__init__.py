@@ -1,4 +1,4 @@
-from .param_scheduler_hook import ParamSchedulerHook  # noqa: F401
+from .param_scheduler_hook import SkipAwareParamSchedulerHook
 from .rng_state_hook import RNGStateHook
 
-__all__ = ['RNGStateHook']
+__all__ = ['RNGStateHook', 'SkipAwareParamSchedulerHook']

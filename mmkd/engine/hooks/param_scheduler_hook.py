@@ -1,22 +1,23 @@
 """MMEngine's ``ParamSchedulerHook``, holding still on skipped batches."""
 from typing import Optional
 
-from mmengine.hooks import ParamSchedulerHook as MMEngineParamSchedulerHook
+from mmengine.hooks import ParamSchedulerHook
 
 from mmkd.registry import HOOKS
 
 
 @HOOKS.register_module()
-class ParamSchedulerHook(MMEngineParamSchedulerHook):
+class SkipAwareParamSchedulerHook(ParamSchedulerHook):
     """Steps the iteration-based schedules except after a skipped batch.
 
-    Registered under MMEngine's name in the ``mmkd`` scope, so every config
-    with ``default_scope='mmkd'`` uses it without a change. A batch that
+    mmkd's runtime (``configs/_base_/default_runtime.py``) uses it as
+    ``default_hooks.param_scheduler``. A batch that
     ``TwoStageDistiller(nonfinite='skip')`` skipped (its outputs carry
     ``nonfinite_skipped``) did not update the weights or the optimizer;
     here it does not advance the learning-rate (or momentum) schedule
     either, so the run continues as if the batch never happened.
-    Epoch-based schedules step once per epoch, as before.
+    Epoch-based schedules step once per epoch, as before. Without skipped
+    batches it is MMEngine's ``ParamSchedulerHook``.
     """
 
     def after_train_iter(self,

@@ -36,8 +36,8 @@ def build_distill_losses(cfgs: Optional[dict], *,
             'TwoStageDistiller: model.distill_losses is required; inherit '
             "configs/_base_/distill/chen2017.py (the paper's five terms and "
             'weights) or list the terms to train, e.g. '
-            "distill_losses=dict(hint=dict(type='HintAdaptLoss', "
-            'loss_weight=0.5)); an empty dict trains no distillation term')
+            "distill_losses=dict(hint=dict(type='HintAdaptLoss')); an empty "
+            'dict trains no distillation term')
     if not isinstance(cfgs, dict):
         raise ConfigError(
             f'TwoStageDistiller: model.distill_losses must be a dict of '

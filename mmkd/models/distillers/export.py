@@ -1,8 +1,9 @@
 """Exporting the student of a distillation run as a plain MMDetection model.
 
 The exported checkpoint holds only the student's weights (no teacher, no
-adaptation layers) under MMDetection's usual keys, and the exported config
-is the student's detector config in MMDetection's scope, so
+adaptation layers) under MMDetection's usual keys
+(:func:`mmkd.engine.checkpoint.student_checkpoint`), and the exported
+config is the student's detector config in MMDetection's scope, so
 ``mmdet.apis.init_detector`` loads it without mmkd's distiller - and, for a
 student built of MMDetection's modules only, without mmkd at all.
 """
@@ -11,59 +12,6 @@ from typing import List, Optional
 
 from mmengine.config import Config
 from mmengine.utils import get_object_from_string
-
-STUDENT_PREFIX = 'student.'
-
-DISTILLER_PREFIXES = (STUDENT_PREFIX, 'adapters.', 'data_preprocessor.')
-
-
-def strip_ddp_prefix(state_dict: dict) -> dict:
-    """``state_dict`` without the ``module.`` prefix DDP wrappers add."""
-    return {
-        k[len('module.'):] if k.startswith('module.') else k: v
-        for k, v in state_dict.items()
-    }
-
-
-def is_distiller_state(state_dict: dict) -> bool:
-    """Whether every key is a ``TwoStageDistiller``'s (student, adapters,
-    data preprocessor)."""
-    return bool(state_dict) and all(
-        k.startswith(DISTILLER_PREFIXES) for k in state_dict)
-
-
-def student_state_dict(state_dict: dict) -> dict:
-    """The ``student.*`` entries of a distiller state dict, unprefixed.
-
-    Raises:
-        ValueError: nothing in ``state_dict`` belongs to a student.
-    """
-    state_dict = strip_ddp_prefix(state_dict)
-    student = {
-        k[len(STUDENT_PREFIX):]: v
-        for k, v in state_dict.items() if k.startswith(STUDENT_PREFIX)
-    }
-    if not student:
-        raise ValueError(
-            'no `student.*` weights in this checkpoint: it is not a '
-            'TwoStageDistiller checkpoint (a plain detector checkpoint needs '
-            'no extraction)')
-    return student
-
-
-def student_checkpoint(checkpoint: dict, source: str = '') -> dict:
-    """A plain MMDetection checkpoint of the student of ``checkpoint``."""
-    meta = checkpoint.get('meta', {}) or {}
-    out_meta = {
-        k: copy.deepcopy(meta[k])
-        for k in ('dataset_meta', 'epoch', 'iter', 'mmengine_version')
-        if k in meta
-    }
-    out_meta['extracted_from'] = source
-    return dict(
-        state_dict=student_state_dict(
-            checkpoint.get('state_dict', checkpoint)),
-        meta=out_meta)
 
 
 def is_distiller(model_cfg: dict) -> bool:
@@ -90,13 +38,21 @@ def teacher_model_cfg(model_cfg: dict) -> Optional[dict]:
 
 
 # mmkd types of a training run that an exported config does without:
-# hooks that only make mmkd's own runs resumable, and metrics with an
-# MMDetection equivalent (FastCocoMetric gives CocoMetric's numbers,
-# SeparableRoIAlign mmcv's RoIAlign's).
+# hooks that only make mmkd's own runs resumable.
 TRAINING_ONLY_HOOKS = ('RNGStateHook', )
+# mmkd types and the MMDetection / MMEngine / MMCV type an exported config
+# names instead: mmkd's variants, which behave the same outside training
+# (AMP-safe heads, checked dataset and image loading, the schedule hook
+# that knows skipped batches), and a metric and an operator with the same
+# numbers.
 MMDET_EQUIVALENTS = {
+    'SeparableRoIAlign': 'RoIAlign',
+    'AmpSafeRPNHead': 'RPNHead',
+    'AmpSafeRoIExtractor': 'SingleRoIExtractor',
+    'CheckedCocoDataset': 'CocoDataset',
+    'CheckedLoadImageFromFile': 'LoadImageFromFile',
+    'SkipAwareParamSchedulerHook': 'ParamSchedulerHook',
     'FastCocoMetric': 'CocoMetric',
-    'SeparableRoIAlign': 'RoIAlign'
 }
 
 
@@ -119,8 +75,7 @@ def _as_class(model_type):
 
 
 def _mmkd_class(name: str):
-    """``(class, has_mmdet_twin)`` of an mmkd registration named ``name``;
-    ``(None, False)`` when mmkd registers no such name."""
+    """The mmkd class registered as ``name`` (None if mmkd has none)."""
     from mmengine.registry import Registry
 
     from mmkd import registry
@@ -130,26 +85,24 @@ def _mmkd_class(name: str):
         reg.import_from_location()
         cls = reg.module_dict.get(name)
         if cls is not None:
-            return cls, reg.parent.get(name) is not None
-    return None, False
+            return cls
+    return None
 
 
 def plain_type(model_type, imports: List[str]) -> str:
-    """The ``type`` in MMDetection's scope: a registry name, or
-    ``mmkd.<Name>`` (its module appended to ``imports``) for a module only
-    mmkd has."""
+    """The ``type`` in MMDetection's scope: a registry name (MMDetection's
+    for mmkd's variants, see ``MMDET_EQUIVALENTS``), or ``mmkd.<Name>`` (its
+    module appended to ``imports``) for a module only mmkd has."""
     cls = _as_class(model_type)
     name = _short_name(model_type)
     if cls is not None and not cls.__module__.startswith('mmkd.'):
         return name  # MMDetection's, MMEngine's or torch's, by its name
     if name in MMDET_EQUIVALENTS:
         return MMDET_EQUIVALENTS[name]
-    mmkd_cls, twin = _mmkd_class(name)
-    if (cls is None and mmkd_cls is None) or twin:
-        # MMDetection's own, or mmkd's variant of it (AMP-safe RPNHead,
-        # checked CocoDataset) that behaves the same outside training
-        return name
-    imports.append((cls or mmkd_cls).__module__)
+    mmkd_cls = cls or _mmkd_class(name)
+    if mmkd_cls is None:
+        return name  # MMDetection's own
+    imports.append(mmkd_cls.__module__)
     return f'mmkd.{name}'
 
 

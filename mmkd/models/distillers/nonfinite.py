@@ -11,7 +11,8 @@ A skipped batch must leave the run as if it never happened, on every rank:
   reduces nothing;
 - the buffers the forward pass updated (BatchNorm statistics) are restored;
 - the outputs carry ``nonfinite_skipped``, on which mmkd's
-  ``ParamSchedulerHook`` does not advance the iteration-based schedules.
+  ``SkipAwareParamSchedulerHook`` does not advance the iteration-based
+  schedules.
 """
 import logging
 from typing import Dict, List, Optional

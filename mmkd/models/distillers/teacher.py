@@ -13,15 +13,14 @@ from typing import Optional, Union
 
 import torch
 from mmengine.config import ConfigDict
-from mmengine.registry import DefaultScope
 from torch import nn
 
-from mmkd.engine.checkpoint import check_state_dict
-from mmkd.models.distillers.export import (is_distiller_state,
-                                           strip_ddp_prefix,
-                                           student_state_dict)
+from mmkd.datasets.classes import dataset_classes
+from mmkd.engine.checkpoint import (check_state_dict, checkpoint_state_dict,
+                                    is_distiller_state, read_checkpoint,
+                                    student_state_dict)
 from mmkd.registry import MODELS
-from mmkd.utils.config_paths import is_url, load_config_file, read_checkpoint
+from mmkd.utils.config_paths import is_url, load_config_file
 from mmkd.utils.errors import ConfigError, MissingFileError
 
 
@@ -38,10 +37,10 @@ def teacher_config(teacher: Union[str, dict]) -> ConfigDict:
     return ConfigDict(teacher)
 
 
-def _teacher_state_dict(state_dict: dict) -> dict:
-    """Unwrap DDP's ``module.``; take the student of a distiller checkpoint
-    (a distilled student can teach)."""
-    state_dict = strip_ddp_prefix(state_dict)
+def _teacher_state_dict(checkpoint: dict) -> dict:
+    """The checkpoint's weights without DDP's ``module.``; the student's
+    of a distiller checkpoint (a distilled student can teach)."""
+    state_dict = checkpoint_state_dict(checkpoint)
     if is_distiller_state(state_dict):
         return student_state_dict(state_dict)
     return state_dict
@@ -63,9 +62,8 @@ def load_teacher_checkpoint(teacher: nn.Module, path: str) -> None:
             'its checkpoint')
     # A file or an http(s) URL (e.g. a model-zoo checkpoint, downloaded once
     # into torch's hub cache by MMEngine's loader).
-    checkpoint = read_checkpoint(path, key='model.teacher_ckpt')
-    state_dict = checkpoint.get('state_dict', checkpoint)
-    state_dict = _teacher_state_dict(state_dict)
+    checkpoint = read_checkpoint(path, 'model.teacher_ckpt')
+    state_dict = _teacher_state_dict(checkpoint)
     check_state_dict(
         teacher.state_dict(),
         state_dict,
@@ -218,23 +216,6 @@ def teacher_classes(teacher: Union[str, dict]) -> Optional[tuple]:
     except Exception:  # noqa: BLE001 - no dataset, no check
         return None
     return dataset_classes(dataset)
-
-
-def dataset_classes(dataset: dict) -> Optional[tuple]:
-    """Class names of a dataset config (its ``metainfo``, else its type's
-    defaults), inside Repeat/Concat wrappers; None when they cannot be
-    told. The type may be a name or a class (pure-Python configs)."""
-    from mmkd.registry import DATASETS
-    while 'dataset' in dataset or 'datasets' in dataset:
-        dataset = dataset.get('dataset') or dataset['datasets'][0]
-    classes = (dataset.get('metainfo') or {}).get('classes')
-    if classes is None:
-        cls = dataset.get('type')
-        if isinstance(cls, str):
-            with DefaultScope.overwrite_default_scope('mmkd'):
-                cls = DATASETS.get(cls)
-        classes = getattr(cls, 'METAINFO', {}).get('classes')
-    return tuple(classes) if classes else None
 
 
 def check_classes(student: Optional[tuple], teacher: Optional[tuple],

@@ -146,7 +146,7 @@ class WeightedKDLoss(nn.Module):
             'bg_weight',
             bg_weight,
             0,
-            meaning='weight of the background; the paper uses 1.5')
+            meaning='weight of the background')
         self.use_sigmoid = use_sigmoid
         self.loss_weight = check_min(name, 'loss_weight', loss_weight, 0)
         self.reduction = check_reduction(reduction)

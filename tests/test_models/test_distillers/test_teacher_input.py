@@ -101,7 +101,7 @@ def _pipeline_batch(tiny_data):
     and their boxes kept aside."""
     dataset = DATASETS.build(
         dict(
-            type='CocoDataset',
+            type='CheckedCocoDataset',
             data_root=tiny_data,
             ann_file='annotations/instances_train.json',
             data_prefix=dict(img='train/'),
@@ -110,7 +110,7 @@ def _pipeline_batch(tiny_data):
                          'hstriped_triangle', 'vstriped_triangle')),
             pipeline=[]))
     head = Compose([
-        dict(type='LoadImageFromFile'),
+        dict(type='CheckedLoadImageFromFile'),
         dict(type='LoadAnnotations', with_bbox=True),
         dict(type='Resize', scale=(48, 48), keep_ratio=True),
         dict(type='RandomFlip', prob=1.0),

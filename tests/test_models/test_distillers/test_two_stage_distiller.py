@@ -281,8 +281,8 @@ def test_eval_only_builds_no_teacher():
 def test_extracted_student_predicts_bit_identically(tmp_path):
     from mmdet.apis import init_detector
 
-    from mmkd.models.distillers.export import (student_checkpoint,
-                                               student_config)
+    from mmkd.engine.checkpoint import student_checkpoint
+    from mmkd.models.distillers.export import student_config
     model = build().eval()
     ckpt = dict(
         state_dict=model.state_dict(),

@@ -1,4 +1,5 @@
-"""Loading and checking configs with errors that speak to the user."""
+"""Loading and checking configs before a run, with errors that speak to the
+user (the tools call these before the runner is built)."""
 import difflib
 import inspect
 import os.path as osp
@@ -6,7 +7,7 @@ from typing import Optional
 
 from mmengine.config import Config, DictAction
 
-from .errors import ConfigError
+from mmkd.utils.errors import ConfigError
 
 
 def load_config(path: str, cfg_options: dict = None) -> Config:
