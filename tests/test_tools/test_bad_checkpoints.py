@@ -41,6 +41,14 @@ def _plain_state_resume(i):
     return i.train(args=['--resume', path])
 
 
+def _mistyped_resume(i):
+    """--resume into a work dir whose name is one letter off a run's."""
+    i.copy(i.ckpts['det'], 'work_r18/epoch_1.pth')
+    argv = i.train(args=['--resume'])
+    argv[argv.index('--work-dir') + 1] = i.tmp / 'work_r81'
+    return argv
+
+
 def _out_is_a_folder(i):
     os.makedirs(i.tmp / 'd.pkl')
     return i.test(i.ckpts['det'], args=['--out', i.tmp / 'd.pkl'])
@@ -67,6 +75,15 @@ CASES = [
      'directory with --work-dir DIR', 1),
     ('--resume older than the work dir', 'train', _older_resume,
      'would overwrite the newer checkpoints 1: epoch_2.pth', 1),
+    ('--resume into a work dir that does not exist', 'train', _mistyped_resume,
+     r"--resume: work_dir '.*work_r81' does not exist, so there is no run "
+     r"to continue \(did you mean '.*work_r18'\?\); give the run's folder "
+     'with --work-dir DIR', 1),
+    ('--resume into an empty work dir', 'train',
+     lambda i: [os.makedirs(i.work)] and i.train(args=['--resume']),
+     r"--resume: work_dir '.*work' holds no checkpoint \(epoch_N.pth / "
+     r'iter_N.pth\), so there is no run to continue; .* or drop --resume '
+     'to start a new run', 1),
     ('--resume missing', 'train',
      lambda i: i.train(args=['--resume', i.tmp / 'nope.pth']),
      "--resume '.*nope.pth': no such file", 1),

@@ -1,4 +1,5 @@
+from .nonfinite_hook import NonFiniteLossHook
 from .param_scheduler_hook import ParamSchedulerHook  # noqa: F401
 from .rng_state_hook import RNGStateHook
 
-__all__ = ['RNGStateHook']
+__all__ = ['NonFiniteLossHook', 'RNGStateHook']

@@ -12,7 +12,7 @@ class ParamSchedulerHook(MMEngineParamSchedulerHook):
 
     Registered under MMEngine's name in the ``mmkd`` scope, so every config
     with ``default_scope='mmkd'`` uses it without a change. A batch that
-    ``TwoStageDistiller(nonfinite='skip')`` skipped (its outputs carry
+    ``NonFiniteLossHook(policy='skip')`` skipped (its outputs carry
     ``nonfinite_skipped``) did not update the weights or the optimizer;
     here it does not advance the learning-rate (or momentum) schedule
     either, so the run continues as if the batch never happened.
