@@ -27,6 +27,7 @@ from mmkd.models.distillers.export import is_distiller, is_distiller_state
 from mmkd.utils.config_check import (check_model_config, check_run_values,
                                      load_config)
 from mmkd.utils.errors import CheckpointError, ConfigError, exit_on_user_error
+from mmkd.utils.output_paths import check_output
 
 
 def parse_args(argv=None):
@@ -49,9 +50,7 @@ def parse_args(argv=None):
 def _check_out(path: str) -> None:
     if not path.endswith(('.pkl', '.pickle')):
         raise ConfigError(f'--out {path!r} must be a .pkl file')
-    if osp.isdir(path):
-        raise ConfigError(f'--out {path!r} is a directory; give a file '
-                          'name, e.g. results.pkl')
+    check_output(path, '--out')
 
 
 def apply_args(cfg, args):
@@ -62,9 +61,9 @@ def apply_args(cfg, args):
         # Only the student is evaluated: no teacher, no teacher checkpoint.
         cfg.model.eval_only = True
     if args.show_dir:
-        if osp.isfile(args.show_dir):
-            raise ConfigError(f'--show-dir {args.show_dir!r} is a file; give '
-                              'a directory')
+        # MMDetection writes a relative --show-dir under the run's log dir.
+        check_output(
+            osp.join(cfg.work_dir, args.show_dir), '--show-dir', folder=True)
         hook = cfg.default_hooks.visualization
         hook.draw = True
         hook.test_out_dir = args.show_dir

@@ -30,6 +30,7 @@ from mmkd.engine.checkpoint import (describe_keys, previous_complete,
 from mmkd.engine.hooks.rng_state_hook import kept_rng_states
 from mmkd.registry import MODELS, RUNNERS
 from mmkd.utils.errors import CheckpointError, ConfigError
+from mmkd.utils.output_paths import check_output
 
 
 class ToolParser(argparse.ArgumentParser):
@@ -82,7 +83,7 @@ def parse_launch_args(parser: argparse.ArgumentParser, argv=None):
 
 def set_work_dir(cfg: Config, args) -> None:
     """``--work-dir``, else the config's, else ``work_dirs/CONFIG_NAME``;
-    refused (``ConfigError``) if it is a file."""
+    refused (``ConfigError``) if it is a file or cannot be written."""
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir', None) is None:
@@ -92,6 +93,7 @@ def set_work_dir(cfg: Config, args) -> None:
         raise ConfigError(f'work_dir {cfg.work_dir!r} is a file; give a '
                           'directory with --work-dir DIR (it is created if '
                           'it does not exist)')
+    check_output(cfg.work_dir, 'work_dir', folder=True)
 
 
 # The non-finite guard of a config that does not configure one (the

@@ -5,6 +5,7 @@ from typing import Optional, Tuple
 from mmengine.config import Config
 
 from mmkd.utils.errors import ConfigError
+from mmkd.utils.output_paths import check_output
 from .pairing import KDPlan, plan_distillation
 from .render import render_config
 
@@ -39,13 +40,15 @@ def write_kd_config(teacher: str,
         tuple[str, KDPlan]: The written file and the decisions.
 
     Raises:
-        ConfigError: the pair cannot be distilled, or ``out`` exists.
+        ConfigError: the pair cannot be distilled, or ``out`` exists or
+            cannot be written.
     """
     from mmkd.engine.atomic_backend import atomic_write
     out = out or default_out(teacher, student)
     if osp.exists(out) and not force:
         raise ConfigError(f'--out {out!r} exists; pass --force to overwrite '
                           'it or choose another --out')
+    check_output(out, '--out')  # before both detectors are built
     plan = plan_distillation(teacher, student, teacher_ckpt, hint_levels)
     atomic_write(render_config(plan, out).encode(), out)
     Config.fromfile(out)  # what was written reads back as a config
