@@ -134,6 +134,5 @@ def read_checkpoint(path: str, key: str = 'checkpoint') -> dict:
                 f'{key}={path!r} cannot be downloaded or read '
                 f'({type(exc).__name__}: {exc}); download it (e.g. wget -P '
                 f'checkpoints/ {path}) and set {key} to the file') from exc
-        raise CheckpointError(
-            f'{key}={path!r} cannot be read as a checkpoint '
-            f'({type(exc).__name__}: {exc}); is the file complete?') from exc
+        from mmkd.engine.checkpoint import unreadable
+        raise unreadable(f'{key}={path!r}', exc) from exc

@@ -3,6 +3,7 @@ tools/test.py and extract_student.py see them: one ``error: ...`` line
 naming the file and the fix, before anything is written (the tables of
 docs/bad_input.md; the runner of a case is in bad_input_helpers.py).
 """
+import argparse
 import os
 import os.path as osp
 
@@ -11,7 +12,7 @@ import pytest
 import torch
 
 from mmkd.testing import ROOT, TINY_CONFIG
-from .bad_input_helpers import KD_CONFIG, Inputs, check_case
+from .bad_input_helpers import KD_CONFIG, Inputs, check_case, run_main
 
 pytestmark = pytest.mark.usefixtures('one_thread')
 BAD_BYTES = np.random.default_rng(0).bytes(4096)  # not a pickle opcode
@@ -47,6 +48,23 @@ def _mistyped_resume(i):
     argv = i.train(args=['--resume'])
     argv[argv.index('--work-dir') + 1] = i.tmp / 'work_r81'
     return argv
+
+
+def _unsafe(i, name='args.pth'):
+    """A checkpoint that also pickles an ``argparse.Namespace`` (as old
+    training scripts did): not a type a checkpoint may unpickle."""
+    path = i.tmp / name
+    torch.save(
+        dict(
+            state_dict=torch.load(i.ckpts['det'])['state_dict'],
+            args=argparse.Namespace(lr=0.02)), path)
+    return path
+
+
+UNSAFE = (r"holds Python objects that are not unpickled \(Unsupported "
+          r'global: GLOBAL argparse.Namespace was not an allowed global\): '
+          'mmkd loads only tensors, plain containers and the types MMEngine '
+          'writes, since unpickling anything else can run code')
 
 
 def _out_is_a_folder(i):
@@ -110,6 +128,14 @@ CASES = [
     ('test: checkpoint is not one', 'test',
      lambda i: i.test(i.write('x.pth', BAD_BYTES)),
      r'cannot be read as a checkpoint \(UnpicklingError', 1),
+    ('test: checkpoint with an unsafe pickle', 'test',
+     lambda i: i.test(_unsafe(i)), UNSAFE, 1),
+    ('teacher checkpoint with an unsafe pickle', 'train',
+     lambda i: i.train_kd(f'model.teacher_ckpt={_unsafe(i)}'),
+     "model.teacher_ckpt='.*args.pth' " + UNSAFE, 1),
+    ('--resume an unsafe pickle', 'train',
+     lambda i: i.train(args=['--resume', _unsafe(i, 'epoch_1.pth')]),
+     "--resume '.*epoch_1.pth' " + UNSAFE, 1),
     ('test: checkpoint truncated', 'test',
      lambda i: i.test(i.truncated(i.ckpts['det'])),
      'failed finding central directory.*is the file complete', 1),
@@ -172,3 +198,16 @@ def test_bad_checkpoint_is_one_line(tool, make, expected, status, tmp_path,
                                     tiny_data, tiny_teacher, ckpts, capsys):
     check_case(tool, make, expected, status,
                Inputs(tmp_path, tiny_data, tiny_teacher, ckpts), capsys)
+
+
+def test_an_unsafe_pickle_is_not_called_truncated(tmp_path, tiny_data,
+                                                  tiny_teacher, ckpts, capsys):
+    """Refused for what it is, and without torch's advice to load it with
+    weights_only=False."""
+    i = Inputs(tmp_path, tiny_data, tiny_teacher, ckpts)
+    code, message, _ = run_main('test', i.test(_unsafe(i)), capsys)
+    assert code == 1
+    assert 'weights_only' not in message and 'complete' not in message
+    assert message.endswith(
+        "if you trust the file, save its weights alone (torch.save("
+        "{'state_dict': ...}, PATH)) and give that file")
