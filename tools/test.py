@@ -8,6 +8,13 @@ same classes as the test set): a checkpoint of another model would be
 evaluated with random weights where it does not fit, and its mAP would look
 like a result. ``--allow-partial`` evaluates it anyway.
 
+Before the model is built, the output paths (``--out``, ``--show-dir``, the
+work dir) must be writable, so that an evaluation is never lost at its
+end; the test split's annotations are checked as a training split's are,
+and must hold ground truth of the classes in images that all read (its mAP
+would be -1 otherwise, or the run would stop at the first unreadable
+image).
+
 Examples::
 
     python tools/test.py CONFIG CHECKPOINT

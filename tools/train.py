@@ -9,10 +9,18 @@ Examples::
 
 Everything that can be checked is checked before the runner starts (and
 before it prints the environment and the config): the config's keys and
-values, the work dir (an earlier run's checkpoints are never overwritten),
-the checkpoint to resume from (a complete training checkpoint of this
-model), the model itself (built once) and the annotation files. A mistake
-ends in one line, ``error: ...``, that names the value and the fix.
+values, the work dir (writable; an earlier run's checkpoints are never
+overwritten, and ``--resume`` needs a run to continue), the checkpoint to
+resume from (a complete training checkpoint of this model), the model
+itself (built once; a distiller needs its teacher's checkpoint) and the
+annotation files of the training and validation splits. A mistake ends in
+one line, ``error: ...``, that names the value and the fix.
+
+Every run has the non-finite loss guard (``default_hooks.nonfinite``,
+``NonFiniteLossHook``; added with its defaults to a config without it): a
+NaN/Inf loss term stops the run with one ``error:`` line naming the
+iteration and the terms (``policy='stop'``), or skips the batch up to a
+share of each epoch (``policy='skip'``).
 """
 
 from mmengine.config import Config

@@ -115,7 +115,10 @@ def check_nonfinite_hook(cfg: Config) -> None:
     from mmkd.registry import HOOKS
     hooks = cfg.get('default_hooks') or {}
     if 'nonfinite' not in hooks:
-        cfg.default_hooks = dict(hooks, nonfinite=dict(NONFINITE_HOOK))
+        hook = dict(NONFINITE_HOOK)
+        if cfg.get('default_scope', 'mmkd') != 'mmkd':
+            hook['type'] = f"mmkd.{hook['type']}"  # found from any scope
+        cfg.default_hooks = dict(hooks, nonfinite=hook)
         return
     hook = hooks['nonfinite']
     if not isinstance(hook, dict):

@@ -280,8 +280,15 @@ def _stopped_epoch(message: str) -> int:
 
 def test_a_diverging_detector_stops_with_one_line(tiny_data, tmp_path):
     """Without the guard this run trains `loss: nan` to its last epoch and
-    writes every checkpoint."""
-    message = _error(_train_detector(tmp_path, tiny_data))
+    writes every checkpoint. The config here has no guard of its own
+    (default_hooks.nonfinite removed): train.py adds it."""
+    cfg = Config.fromfile(TINY_CONFIG)
+    del cfg.default_hooks['nonfinite']
+    config = str(tmp_path / 'no_guard.py')
+    cfg.dump(config)
+    work = tmp_path / 'work'
+    argv = _train_detector(work, tiny_data)
+    message = _error([config, *argv[1:]])
     assert '\n' not in message
     assert re.match(
         r"error: non-finite loss term\(s\) \[('loss_\w+'(, )?)+\] at "
@@ -290,10 +297,8 @@ def test_a_diverging_detector_stops_with_one_line(tiny_data, tmp_path):
     # the checkpoints before it are written and intact, none after it
     epoch = _stopped_epoch(message)
     assert epoch >= 2
-    assert _checkpoints(tmp_path) == [
-        f'epoch_{i}.pth' for i in range(1, epoch)
-    ]
-    state = torch.load(tmp_path / 'epoch_1.pth')['state_dict']
+    assert _checkpoints(work) == [f'epoch_{i}.pth' for i in range(1, epoch)]
+    state = torch.load(work / 'epoch_1.pth')['state_dict']
     assert all(torch.isfinite(v).all() for v in state.values())
 
 
@@ -317,3 +322,22 @@ def test_a_detector_skipping_too_many_batches_stops(tiny_data, tmp_path):
         f'epoch_{i}.pth' for i in range(1, epoch)
     ]
     assert 'batch skipped on every rank' in _log(tmp_path)
+
+
+def test_train_py_gives_a_config_without_a_guard_the_default_one():
+    """From any registry scope (an exported student's config is in
+    MMDetection's)."""
+    from mmdet.registry import HOOKS
+
+    from mmkd.engine.hooks import NonFiniteLossHook
+    from mmkd.engine.launch import check_nonfinite_hook
+    cfg = Config(dict(default_scope='mmdet', default_hooks=dict()))
+    check_nonfinite_hook(cfg)
+    assert cfg.default_hooks.nonfinite == dict(
+        type='mmkd.NonFiniteLossHook', policy='stop', max_skip_share=0.1)
+    init_default_scope('mmdet')
+    try:
+        hook = HOOKS.build(cfg.default_hooks.nonfinite)
+    finally:
+        init_default_scope('mmkd')
+    assert isinstance(hook, NonFiniteLossHook) and hook.policy == 'stop'
