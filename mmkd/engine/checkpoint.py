@@ -156,17 +156,20 @@ def unreadable(name: str, exc: Exception) -> CheckpointError:
     """
     text = ' '.join(str(exc).split())
     if 'Weights only load failed' in text:
+        # Only what the weights-only unpickler said; not torch's advice to
+        # load the file with weights_only=False.
         found = re.search(
-            r'WeightsUnpickler error: (.+?)(?: by default| Please use|\. |$)',
-            text)
-        detail = found.group(1).rstrip('.') if found else text[:200]
-        return CheckpointError(
-            f'{name} holds Python objects that are not unpickled ({detail}): '
-            'mmkd loads only tensors, plain containers and the types '
-            'MMEngine writes, since unpickling anything else can run code. '
-            'Use a checkpoint written by tools/train.py or MMEngine; if you '
-            "trust the file, save its weights alone (torch.save({'state_dict'"
-            ': ...}, PATH)) and give that file')
+            r'WeightsUnpickler error: (.+?)'
+            r'(?: by default| Please use| Check the documentation|$)', text)
+        text = found.group(1).rstrip('. ') if found else 'not a checkpoint'
+        if 'GLOBAL' in text:  # a type outside the allow-list
+            return CheckpointError(
+                f'{name} holds Python objects that are not unpickled '
+                f'({text}): mmkd loads only tensors, plain containers and '
+                'the types MMEngine writes, since unpickling anything else '
+                'can run code. Use a checkpoint written by tools/train.py or '
+                'MMEngine; if you trust the file, save its weights alone '
+                "(torch.save({'state_dict': ...}, PATH)) and give that file")
     return CheckpointError(f'{name} cannot be read as a checkpoint '
                            f'({type(exc).__name__}: {text}); is the file '
                            'complete?')

@@ -211,3 +211,9 @@ def test_an_unsafe_pickle_is_not_called_truncated(tmp_path, tiny_data,
     assert message.endswith(
         "if you trust the file, save its weights alone (torch.save("
         "{'state_dict': ...}, PATH)) and give that file")
+    # bytes that are no pickle at all: not a checkpoint, and no advice
+    # either
+    code, message, _ = run_main('test', i.test(i.write('x.pth', BAD_BYTES)),
+                                capsys)
+    assert code == 1 and 'weights_only' not in message
+    assert message.endswith('; is the file complete?')
