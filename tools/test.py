@@ -8,6 +8,13 @@ same classes as the test set): a checkpoint of another model would be
 evaluated with random weights where it does not fit, and its mAP would look
 like a result. ``--allow-partial`` evaluates it anyway.
 
+Before the model is built, the output paths (``--out``, ``--show-dir``, the
+work dir) must be writable, so that an evaluation is never lost at its
+end; the test split's annotations are checked as a training split's are,
+and must hold ground truth of the classes in images that all read (its mAP
+would be -1 otherwise, or the run would stop at the first unreadable
+image).
+
 Examples::
 
     python tools/test.py CONFIG CHECKPOINT
@@ -27,6 +34,7 @@ from mmkd.engine.launch import (ToolParser, add_launch_args, build_runner,
                                 setup_launcher, teardown_launcher)
 from mmkd.models.distillers.export import is_distiller
 from mmkd.utils.errors import CheckpointError, ConfigError, exit_on_user_error
+from mmkd.utils.output_paths import check_output
 
 
 def parse_args(argv=None):
@@ -49,9 +57,7 @@ def parse_args(argv=None):
 def _check_out(path: str) -> None:
     if not path.endswith(('.pkl', '.pickle')):
         raise ConfigError(f'--out {path!r} must be a .pkl file')
-    if osp.isdir(path):
-        raise ConfigError(f'--out {path!r} is a directory; give a file '
-                          'name, e.g. results.pkl')
+    check_output(path, '--out')
 
 
 def apply_args(cfg, args):
@@ -62,9 +68,9 @@ def apply_args(cfg, args):
         # Only the student is evaluated: no teacher, no teacher checkpoint.
         cfg.model.eval_only = True
     if args.show_dir:
-        if osp.isfile(args.show_dir):
-            raise ConfigError(f'--show-dir {args.show_dir!r} is a file; give '
-                              'a directory')
+        # MMDetection writes a relative --show-dir under the run's log dir.
+        check_output(
+            osp.join(cfg.work_dir, args.show_dir), '--show-dir', folder=True)
         hook = cfg.default_hooks.visualization
         hook.draw = True
         hook.test_out_dir = args.show_dir

@@ -9,10 +9,18 @@ Examples::
 
 Everything that can be checked is checked before the runner starts (and
 before it prints the environment and the config): the config's keys and
-values, the work dir (an earlier run's checkpoints are never overwritten),
-the checkpoint to resume from (a complete training checkpoint of this
-model), the model itself (built once) and the annotation files. A mistake
-ends in one line, ``error: ...``, that names the value and the fix.
+values, the work dir (writable; an earlier run's checkpoints are never
+overwritten, and ``--resume`` needs a run to continue), the checkpoint to
+resume from (a complete training checkpoint of this model), the model
+itself (built once; a distiller needs its teacher's checkpoint) and the
+annotation files of the training and validation splits. A mistake ends in
+one line, ``error: ...``, that names the value and the fix.
+
+Every run has the non-finite loss guard (``default_hooks.nonfinite``,
+``NonFiniteLossHook``; added with its defaults to a config without it): a
+NaN/Inf loss term stops the run with one ``error:`` line naming the
+iteration and the terms (``policy='stop'``), or skips the batch up to a
+share of each epoch (``policy='skip'``).
 """
 
 from mmengine.config import Config
@@ -23,10 +31,11 @@ from mmkd.engine.checkpoint import (check_state_dict, checkpoint_state_dict,
 from mmkd.engine.config_check import (check_model_config, check_run_values,
                                       load_config)
 from mmkd.engine.launch import (ToolParser, add_launch_args, build_runner,
-                                check_model, check_work_dir, configure_amp,
-                                parse_launch_args, read_resume_checkpoint,
-                                set_work_dir, setup_launcher,
-                                teardown_launcher)
+                                check_model, check_nonfinite_hook,
+                                check_work_dir, configure_amp,
+                                nothing_to_resume, parse_launch_args,
+                                read_resume_checkpoint, set_work_dir,
+                                setup_launcher, teardown_launcher)
 from mmkd.utils.errors import ConfigError, exit_on_user_error
 
 
@@ -76,10 +85,11 @@ def apply_args(cfg: Config, args) -> Config:
         args.resume = cfg.get('load_from') or 'auto'
     if args.resume == 'auto':
         # The newest complete checkpoint, even if MMEngine's last_checkpoint
-        # pointer was cut short by a crash (None: a new run).
+        # pointer was cut short by a crash.
         path = latest_checkpoint(cfg.work_dir)
-        cfg.resume = path is not None
-        cfg.load_from = path or cfg.get('load_from')
+        if path is None:
+            raise ConfigError(nothing_to_resume(cfg.work_dir))
+        cfg.resume, cfg.load_from = True, path
     elif args.resume is not None:
         cfg.resume = True
         cfg.load_from = args.resume
@@ -118,6 +128,7 @@ def main(argv=None):
         if 'model' not in cfg:
             raise ConfigError(f'{args.config} defines no `model`')
         check_run_values(cfg)
+        check_nonfinite_hook(cfg)
         check_model_config(cfg.model)
         setup_launcher(cfg, args.launcher)
         shapes = check_model(cfg)

@@ -17,7 +17,13 @@ default_hooks = dict(
         interval=1,
         backend_args=dict(backend='atomic_local')),
     sampler_seed=dict(type='DistSamplerSeedHook'),
-    visualization=dict(type='DetVisualizationHook'))
+    visualization=dict(type='DetVisualizationHook'),
+    # A NaN/Inf loss term, in any run: 'stop' ends the run with one error
+    # line (the checkpoints so far intact); 'skip' leaves that batch out
+    # (weights, optimizer, BN statistics and schedules untouched) and stops
+    # once more than max_skip_share of an epoch's batches are skipped.
+    nonfinite=dict(
+        type='NonFiniteLossHook', policy='stop', max_skip_share=0.1))
 
 # Random generator states travel with the checkpoints, so a resumed run
 # continues as the uninterrupted one would have.

@@ -33,6 +33,7 @@ from mmengine.logging import print_log
 
 from mmkd.registry import DATASETS
 from mmkd.utils.errors import DatasetError, ImageDecodeError
+from .image_sizes import listing
 
 # The keys each entry needs (MMDetection's CocoDataset reads all of them).
 REQUIRED_KEYS = dict(
@@ -212,7 +213,9 @@ class CheckedCocoDataset(CocoDataset):
     skipped with a warning naming the file and the count so far, and
     another image takes its place (MMEngine's refetch), so the epoch length
     and the batch size stay the same and DDP ranks stay in step; one bad
-    file in a large dataset does not end a long run. In testing and
+    file in a large dataset does not end a long run. When no image can be
+    loaded (every image of the split failed, or ``max_refetch`` draws in a
+    row did) a ``DatasetError`` names the files that failed. In testing and
     validation (``test_mode=True``) the ``ImageDecodeError`` naming the file
     stops the run: a metric over a silently smaller set would be wrong.
     Files that are missing are not decode failures and always stop the run.
@@ -220,6 +223,10 @@ class CheckedCocoDataset(CocoDataset):
 
     COCOAPI = CheckedCOCO
     _skipped_images = 0  # decode failures skipped by this process
+
+    def __init__(self, *args, **kwargs) -> None:
+        self._undecodable = set()  # files that failed to decode (training)
+        super().__init__(*args, **kwargs)
 
     def load_data_list(self) -> List[dict]:
         self._box_counts = dict(clipped=0, outside=0, zero_area=0)
@@ -251,15 +258,39 @@ class CheckedCocoDataset(CocoDataset):
                 anns.append(dict(ann, bbox=bbox, area=bbox[2] * bbox[3]))
         return super().parse_data_info(dict(raw_data_info, raw_ann_info=anns))
 
+    def __getitem__(self, idx: int) -> dict:
+        """MMEngine's item, refetching another image in training when one
+        fails to decode; when no image can be loaded (all of them fail, or
+        ``max_refetch`` tries did), a ``DatasetError`` names the files that
+        failed and their count instead of MMEngine's generic exception."""
+        if self.test_mode or not self._fully_initialized:
+            return super().__getitem__(idx)
+        for _ in range(self.max_refetch + 1):
+            data = self.prepare_data(idx)
+            if data is not None:
+                return data
+            if len(self._undecodable) >= len(self):
+                break  # every image of the split failed: no more tries
+            idx = self._rand_another()
+        failed = sorted(self._undecodable)
+        why = (f'{len(failed)} of its {len(self)} images failed to decode: '
+               f'{listing(failed)}' if failed else
+               'the pipeline gave no data (None) for every image it drew')
+        raise DatasetError(
+            f'training split {self.ann_file!r}: no image could be loaded '
+            f'({why}); replace the files or remove them from the annotation '
+            'file (or check the pipeline)')
+
     def prepare_data(self, idx: int) -> Optional[dict]:
-        """The pipeline's output; None (MMEngine then draws another image)
-        for an image that fails to decode in training."""
+        """The pipeline's output; None (another image is drawn) for an image
+        that fails to decode in training."""
         try:
             return super().prepare_data(idx)
         except ImageDecodeError as exc:
             if self.test_mode:
                 raise
             self._skipped_images += 1
+            self._undecodable.add(exc.path or str(exc))
             print_log(
                 f'{exc}: skipped in training, another image takes its place '
                 f'({self._skipped_images} skipped so far in this process)',

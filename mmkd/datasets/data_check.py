@@ -10,11 +10,18 @@ fix); what is only left out is a warning that counts it:
   the last image of an id and gives it the boxes of all of them), boxes
   that are not 4 finite numbers, config classes that the file lacks or
   lists in another order (labels would be named wrongly), image files that
-  are missing, image sizes that disagree with the image on disk (a sample of
-  headers is read), an evaluator whose annotation file lacks the split's
-  images, a training split without any usable box;
-- warnings: annotations of categories that are not among the classes, and
-  annotations of image ids that the file does not list (both are not used).
+  are missing, image sizes that disagree with the image on disk (the
+  headers of a sample of a training split, of every image of an
+  evaluation split), an evaluator whose annotation file lacks the split's
+  images, a training split without any usable box, an evaluation split
+  without any box of the classes (its mAP would be -1), an unreadable
+  image in an evaluation split, a training split whose sampled images are
+  all unreadable;
+- warnings, naming the ids and files with their counts: annotations of
+  categories that are not among the classes, of category ids the file does
+  not define, and of image ids the file does not list (none of them is
+  used), classes without any box in an evaluation split (left out of its
+  mAP), unreadable images of a training split (skipped).
 
 The parsed file is handed on to the dataset, so the check adds its numpy
 passes to the parse the dataset needs anyway (see ``docs/bad_input.md`` for
@@ -32,7 +39,7 @@ from mmengine.logging import print_log
 
 from mmkd.utils.errors import DatasetError
 from .coco import CocoFile, drop_kept, read_coco_file, read_coco_json
-from .image_sizes import check_image_files, image_sizes
+from .image_sizes import check_image_files, image_sizes, listing
 
 _WRAPPERS = ('dataset', 'datasets')
 
@@ -117,24 +124,68 @@ def _category_labels(path: str, data: dict, classes: list) -> dict:
 
 def _unused(path: str, data: dict, known: np.ndarray,
             in_classes: np.ndarray) -> List[str]:
-    """Warnings counting the annotations that are not used."""
+    """Warnings naming the annotations that are not used: of categories
+    that are not classes, of category ids the file does not define (with
+    their annotation ids and image files) and of image ids the file does
+    not list (with their annotation ids)."""
     anns, notes = data['annotations'], []
     names = {cat['id']: cat['name'] for cat in data['categories']}
-    other = Counter(
-        names.get(anns[i]['category_id'], anns[i]['category_id'])
-        for i in np.flatnonzero(known & ~in_classes))
+    files = {img['id']: img['file_name'] for img in data['images']}
+    rows = np.flatnonzero(known & ~in_classes)
+    other = Counter(names[anns[i]['category_id']] for i in rows
+                    if anns[i]['category_id'] in names)
     if other:
         top = ', '.join(f'{name!r} ({n})' for name, n in other.most_common(5))
         notes.append(
             f'{path}: {sum(other.values())} annotation(s) of {len(other)} '
             "category(ies) not among the config's classes are not used: "
             f'{top}{" ..." if len(other) > 5 else ""}')
-    orphans = Counter(anns[i]['image_id'] for i in np.flatnonzero(~known))
-    if orphans:
-        notes.append(f'{path}: {sum(orphans.values())} annotation(s) refer to '
-                     f'{len(orphans)} image id(s) that the file does not list '
-                     f'({sorted(orphans, key=str)[:5]}) and are not used')
+    undefined = [i for i in rows if anns[i]['category_id'] not in names]
+    if undefined:
+        ids = Counter(anns[i]['category_id'] for i in undefined)
+        per_id = ', '.join(f'{k!r} ({n})' for k, n in ids.most_common(5))
+        images = dict.fromkeys(files[anns[i]['image_id']] for i in undefined)
+        notes.append(
+            f'{path}: {len(undefined)} annotation(s) have category ids that '
+            "the file's categories do not define and are not used: "
+            f'category id {per_id}{" ..." if len(ids) > 5 else ""}; '
+            f'annotation ids {listing(anns[i]["id"] for i in undefined)}, '
+            f'images {listing(images)}; fix their category_id or add the '
+            'categories')
+    lost = np.flatnonzero(~known)
+    if len(lost):
+        orphans = Counter(anns[i]['image_id'] for i in lost)
+        notes.append(
+            f'{path}: {len(lost)} annotation(s) refer to {len(orphans)} '
+            'image id(s) that the file does not list and are not used: '
+            f'image ids {listing(sorted(orphans, key=str))}, annotation ids '
+            f'{listing(anns[i]["id"] for i in lost)}')
     return notes
+
+
+def _evaluated_boxes(path: str, data: dict, used: np.ndarray, labels: dict,
+                     classes: list) -> List[str]:
+    """An evaluation split needs ground truth of the classes: without any
+    the COCO metric reports mAP -1 (an error); a class without any is left
+    out of the mean (a warning naming it)."""
+    anns = data['annotations']
+    counts = Counter(labels[anns[i]['category_id']]
+                     for i in np.flatnonzero(used))
+    if not counts:
+        raise DatasetError(
+            f'annotation file {path!r}: none of its {len(anns)} '
+            f'annotation(s) is a box of the classes {classes} on an image '
+            'it lists, so the evaluation would report mAP -1; check '
+            "metainfo.classes, the annotations' category_id and image_id, "
+            'or ann_file')
+    empty = [c for label, c in enumerate(classes) if not counts[label]]
+    if not empty:
+        return []
+    return [
+        f'{path}: {len(empty)} of the {len(classes)} classes have no box '
+        f'in this evaluation split: {listing(empty)}; their AP is undefined '
+        f'and the mAP averages the other {len(classes) - len(empty)}'
+    ]
 
 
 def _image_rows(img_ids: np.ndarray, ann_img: np.ndarray) -> np.ndarray:
@@ -216,12 +267,17 @@ def _check_split(key: str, cfg: dict, coco: CocoFile, ann_path: str,
     in_classes = np.isin(
         _column(data['annotations'], 'category_id'), list(labels))
     notes = _unused(ann_path, data, known, in_classes)
+    test_mode = cfg.get('test_mode', False)
+    if test_mode:
+        notes += _evaluated_boxes(ann_path, data, known & in_classes, labels,
+                                  classes)
     backend = (cfg.get('backend_args') or {}).get('backend', 'local')
     root = cfg.get('data_root') or ''
     if backend == 'local' and '://' not in root:
         img_dir = _path(root, (cfg.get('data_prefix') or {}).get('img', ''))
-        check_image_files(ann_path, img_dir, data['images'])
-    if not cfg.get('test_mode', False):
+        notes += check_image_files(
+            ann_path, img_dir, data['images'], every=test_mode)
+    if not test_mode:
         min_size = (cfg.get('filter_cfg') or {}).get('min_size', 0)
         if not _usable_images(coco, rows, known & in_classes, sizes, min_size):
             raise DatasetError(

@@ -20,7 +20,7 @@ from typing import NamedTuple, Optional
 
 from mmkd.analysis.stats import compare, mean_std
 from .jobs import Job, run_jobs
-from .pipeline import MODES, RUNS, data_options, run, train
+from .pipeline import MODES, RUNS, check_outputs, data_options, run, train
 from .report import read_json_lines, val_curve
 
 TEACHER, STUDENT, DISTILLED = (config for _, config in RUNS)
@@ -175,6 +175,7 @@ def main(argv=None):
     args = parse_args(argv)
     work_dir = osp.abspath(args.work_dir)
     data_root = osp.abspath(args.data_root)
+    check_outputs(work_dir, data_root)
     start = time.time()
     run([
         sys.executable, 'tools/dataset_converters/generate_synthetic.py',

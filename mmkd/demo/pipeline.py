@@ -129,6 +129,16 @@ def data_options(data_root: str) -> list:
     ]
 
 
+def check_outputs(work_dir: str, data_root: str) -> None:
+    """``--work-dir`` and ``--data-root`` can be written, before the first
+    run (``error: ...`` otherwise)."""
+    from mmkd.utils.errors import exit_on_user_error
+    from mmkd.utils.output_paths import check_output
+    with exit_on_user_error():
+        check_output(work_dir, '--work-dir', folder=True)
+        check_output(data_root, '--data-root', folder=True)
+
+
 def last_checkpoint(work_dir: str):
     pointer = osp.join(work_dir, 'last_checkpoint')
     if not osp.isfile(pointer):
@@ -163,6 +173,7 @@ def main(argv=None):
         args.work_dir
         or osp.join(ROOT, 'work_dirs', 'demo_quick' if args.quick else 'demo'))
     data_root = osp.abspath(args.data_root or osp.join(ROOT, mode['data']))
+    check_outputs(work_dir, data_root)
     start = time.time()
     run([
         sys.executable, 'tools/dataset_converters/generate_synthetic.py',

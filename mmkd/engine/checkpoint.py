@@ -152,6 +152,36 @@ def check_state_dict(expected: dict, loaded: dict, *, source: str, target: str,
             '; '.join(problems) + f'. {fix}')
 
 
+def unreadable(name: str, exc: Exception) -> CheckpointError:
+    """The error for a checkpoint ``name`` (e.g. ``"--resume 'x.pth'"``)
+    that could not be loaded with ``exc``.
+
+    A pickle that ``torch.load(weights_only=True)`` refuses (a type outside
+    the allow-list: unpickling it could run code) is named as such, without
+    torch's advice to load it unsafely; anything else is a file that is not
+    a (complete) checkpoint.
+    """
+    text = ' '.join(str(exc).split())
+    if 'Weights only load failed' in text:
+        # Only what the weights-only unpickler said; not torch's advice to
+        # load the file with weights_only=False.
+        found = re.search(
+            r'WeightsUnpickler error: (.+?)'
+            r'(?: by default| Please use| Check the documentation|$)', text)
+        text = found.group(1).rstrip('. ') if found else 'not a checkpoint'
+        if 'GLOBAL' in text:  # a type outside the allow-list
+            return CheckpointError(
+                f'{name} holds Python objects that are not unpickled '
+                f'({text}): mmkd loads only tensors, plain containers and '
+                'the types MMEngine writes, since unpickling anything else '
+                'can run code. Use a checkpoint written by tools/train.py or '
+                'MMEngine; if you trust the file, save its weights alone '
+                "(torch.save({'state_dict': ...}, PATH)) and give that file")
+    return CheckpointError(f'{name} cannot be read as a checkpoint '
+                           f'({type(exc).__name__}: {text}); is the file '
+                           'complete?')
+
+
 def read_checkpoint(path: str, what: str = 'checkpoint') -> dict:
     """Load a checkpoint file (memory-mapped, so a large file costs little)
     or an ``http(s)://`` URL (downloaded once into torch's hub cache by
@@ -183,9 +213,7 @@ def read_checkpoint(path: str, what: str = 'checkpoint') -> dict:
                 f'{what} {path!r} cannot be downloaded or read ({reason}); '
                 f'download it (e.g. wget -P checkpoints/ {path}) and give '
                 'the file instead') from exc
-        raise CheckpointError(f'{what} {path!r} cannot be read as a '
-                              f'checkpoint ({reason}); is the file '
-                              'complete?') from exc
+        raise unreadable(f'{what} {path!r}', exc) from exc
     if not isinstance(checkpoint, dict):
         raise CheckpointError(f'{what} {path!r} holds a '
                               f'{type(checkpoint).__name__}, not a '

@@ -137,6 +137,16 @@ def _arguments(cls) -> Optional[list]:
     ]
 
 
+# Arguments of mmkd modules that moved elsewhere: (class, argument) -> where
+# it is set now.
+_MOVED = {
+    ('TwoStageDistiller', 'nonfinite'):
+    ('default_hooks.nonfinite.policy, the non-finite guard of every '
+     'training run (detector or distiller): e.g. --cfg-options '
+     'default_hooks.nonfinite.policy=skip'),
+}
+
+
 def check_model_config(model_cfg: dict, prefix: str = 'model') -> None:
     """Refuse keys that mmkd's own modules do not take.
 
@@ -162,6 +172,11 @@ def check_model_config(model_cfg: dict, prefix: str = 'model') -> None:
         for key in node:
             if key in ('type', '_scope_') or key in valid:
                 continue
+            moved = _MOVED.get((cls.__name__, key))
+            if moved:
+                raise ConfigError(
+                    f'{path}.{key}={node[key]!r}: {cls.__name__} no longer '
+                    f'takes {key!r}; remove it and set {moved}')
             close = difflib.get_close_matches(key, valid, n=1)
             hint = f' (did you mean {close[0]!r}?)' if close else ''
             raise ConfigError(

@@ -12,6 +12,7 @@ initialisation) and the model is wrapped with ``device_ids=None``.
 import argparse
 import copy
 import datetime
+import difflib
 import glob
 import itertools
 import os
@@ -29,6 +30,7 @@ from mmkd.engine.checkpoint import (describe_keys, previous_complete,
 from mmkd.engine.hooks.rng_state_hook import kept_rng_states
 from mmkd.registry import MODELS, RUNNERS
 from mmkd.utils.errors import CheckpointError, ConfigError
+from mmkd.utils.output_paths import check_output
 
 
 class ToolParser(argparse.ArgumentParser):
@@ -81,7 +83,7 @@ def parse_launch_args(parser: argparse.ArgumentParser, argv=None):
 
 def set_work_dir(cfg: Config, args) -> None:
     """``--work-dir``, else the config's, else ``work_dirs/CONFIG_NAME``;
-    refused (``ConfigError``) if it is a file."""
+    refused (``ConfigError``) if it is a file or cannot be written."""
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir', None) is None:
@@ -91,6 +93,47 @@ def set_work_dir(cfg: Config, args) -> None:
         raise ConfigError(f'work_dir {cfg.work_dir!r} is a file; give a '
                           'directory with --work-dir DIR (it is created if '
                           'it does not exist)')
+    check_output(cfg.work_dir, 'work_dir', folder=True)
+
+
+# The non-finite guard of a config that does not configure one (the
+# values of configs/_base_/default_runtime.py).
+NONFINITE_HOOK = dict(
+    type='NonFiniteLossHook', policy='stop', max_skip_share=0.1)
+
+
+def check_nonfinite_hook(cfg: Config) -> None:
+    """Give every training run the non-finite guard
+    (``default_hooks.nonfinite``): a config without one gets
+    :data:`NONFINITE_HOOK`; the configured one is built once to check its
+    values.
+
+    Raises:
+        ConfigError: it is switched off (None), of an unknown type, or has a
+            bad policy, share or argument.
+    """
+    from mmkd.registry import HOOKS
+    hooks = cfg.get('default_hooks') or {}
+    if 'nonfinite' not in hooks:
+        hook = dict(NONFINITE_HOOK)
+        if cfg.get('default_scope', 'mmkd') != 'mmkd':
+            hook['type'] = f"mmkd.{hook['type']}"  # found from any scope
+        cfg.default_hooks = dict(hooks, nonfinite=hook)
+        return
+    hook = hooks['nonfinite']
+    if not isinstance(hook, dict):
+        raise ConfigError(
+            f'default_hooks.nonfinite={hook!r}: every training run stops '
+            'or skips batches on a NaN/Inf loss; choose with '
+            "default_hooks.nonfinite.policy='stop' or 'skip' (keep "
+            "type='NonFiniteLossHook')")
+    try:
+        HOOKS.build(copy.deepcopy(hook))
+    except (KeyError, TypeError) as exc:
+        message = ' '.join(str(exc).strip('"\'').split())
+        raise ConfigError(f'default_hooks.nonfinite: {message}; fix it, '
+                          "e.g. dict(type='NonFiniteLossHook', "
+                          "policy='skip', max_skip_share=0.1)") from None
 
 
 def _cpu_process_group(cfg: Config) -> None:
@@ -321,6 +364,27 @@ def check_work_dir(work_dir: str, resume_meta: Optional[dict]) -> None:
             f'checkpoints {describe_keys(newer, 4)} in {work_dir!r}; resume '
             'from the latest one with --resume (no path), or resume into '
             'another directory with --work-dir DIR')
+
+
+def nothing_to_resume(work_dir: str) -> str:
+    """The message for ``--resume`` (no path) into a work dir without a
+    checkpoint: missing, empty or mistyped; names a sibling folder with
+    checkpoints whose name is close."""
+    parent, name = osp.split(osp.normpath(work_dir))
+    siblings = [
+        d for d in (
+            os.listdir(parent or '.') if osp.isdir(parent or '.') else [])
+        if d != name and step_checkpoints(osp.join(parent, d))
+    ]
+    close = difflib.get_close_matches(name, siblings, n=1, cutoff=0.6)
+    hint = (f' (did you mean {osp.join(parent, close[0])!r}?)'
+            if close else '')
+    state = ('does not exist' if not osp.exists(work_dir) else
+             'holds no checkpoint (epoch_N.pth / iter_N.pth)')
+    return (f'--resume: work_dir {work_dir!r} {state}, so there is no run '
+            f'to continue{hint}; give the run\'s folder with --work-dir DIR '
+            '(or a checkpoint with --resume PATH), or drop --resume to start '
+            'a new run')
 
 
 _TRAINING_KEYS = ('meta', 'optimizer', 'message_hub')

@@ -20,8 +20,8 @@ class AutocastOptimWrapper(OptimWrapper):
     accepted with a dynamic ``torch.amp.GradScaler`` (which also skips the
     steps whose gradients overflow).
 
-    A step without any gradient (a batch the distiller skipped for a
-    non-finite loss) leaves the optimizer and the scaler untouched.
+    A step without any gradient (a batch the non-finite loss guard
+    skipped) leaves the optimizer and the scaler untouched.
 
     Args:
         dtype (str): ``'bfloat16'`` (default) or ``'float16'``.

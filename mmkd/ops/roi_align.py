@@ -108,8 +108,16 @@ def roi_align_separable(feats: Tensor,
     if rois.size(0) == 0:
         return feats.new_zeros(0, channels, pooled_h, pooled_w) + \
             feats.sum() * 0
-    # The RoIs of one image at a time, in image order: out = A_y F A_x^T.
-    index = rois[:, 0].long()
+    # The RoIs of one image at a time, in image order: out = A_y F A_x^T,
+    # in the features' precision (as mmcv's kernel, also under autocast).
+    with torch.autocast(feats.device.type, enabled=False):
+        return _pooled(feats, rows.to(feats.dtype), cols.to(feats.dtype),
+                       rois[:, 0].long())
+
+
+def _pooled(feats: Tensor, rows: Tensor, cols: Tensor,
+            index: Tensor) -> Tensor:
+    num = feats.size(0)
     order = torch.argsort(index, stable=True)
     rows, cols = rows[order], cols[order]
     pooled, start = [], 0

@@ -48,6 +48,12 @@ class ImageDecodeError(MMKDError, ValueError):
         self.path = path
 
 
+class NonFiniteLossError(MMKDError, FloatingPointError):
+    """A training run stopped on a NaN/Inf loss (or on too many skipped
+    batches): not a bug, a run that diverged; the message names the
+    iteration, the terms and what to change."""
+
+
 @contextlib.contextmanager
 def exit_on_user_error() -> Iterator[None]:
     """For command line tools: an ``MMKDError`` becomes

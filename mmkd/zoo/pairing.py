@@ -4,7 +4,10 @@ cannot apply), each with its reason.
 
 A pair is refused (``ConfigError``) when the paper's method cannot run on
 it: a detector that is not a two-stage one with an RPN and a standard RoI
-head, different classes, or hint levels that do not exist. Differences the
+head, different classes, or hint levels that do not exist; and a teacher
+with fewer parameters than its student unless that is asked for (the
+method distils a larger, stronger teacher: the two are most likely given
+in the wrong order). Differences the
 method can live with switch the affected terms off and say why: other
 anchors switch the RPN terms off (they are per anchor), other box encodings
 the bounded regression of that stage (it compares deltas).
@@ -181,23 +184,52 @@ def default_checkpoint(teacher: Detector, given: Optional[str]) -> tuple:
             'the teacher first or pass --teacher-ckpt')
 
 
+def num_params(model) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def check_sizes(t_det: Detector, s_det: Detector,
+                allow_smaller_teacher: bool) -> Optional[str]:
+    """Refuse a teacher with fewer parameters than the student, or (with
+    ``allow_smaller_teacher``) return a note saying so."""
+    t_params, s_params = num_params(t_det.model), num_params(s_det.model)
+    if t_params >= s_params:
+        return None
+    sizes = (f'the teacher has {t_params / 1e6:.2f}M parameters, fewer than '
+             f"the student's {s_params / 1e6:.2f}M")
+    if not allow_smaller_teacher:
+        raise _refuse(
+            t_det.name, s_det.name,
+            f'{sizes}; the method distils a larger teacher into a smaller '
+            'student: if TEACHER and STUDENT are in the wrong order, swap '
+            'them; to distil a smaller teacher anyway, pass '
+            '--allow-smaller-teacher')
+    return f'{sizes} (--allow-smaller-teacher)'
+
+
 def plan_distillation(teacher: str,
                       student: str,
                       teacher_ckpt: Optional[str] = None,
-                      hint_levels: str = 'auto') -> KDPlan:
+                      hint_levels: str = 'auto',
+                      allow_smaller_teacher: bool = False) -> KDPlan:
     """Build and probe both detectors and decide the distillation config.
 
     Raises:
-        ConfigError: the pair cannot be distilled; the message says why.
+        ConfigError: the pair cannot be distilled (or the teacher is smaller
+            than the student, without ``allow_smaller_teacher``); the
+            message says why.
     """
     levels = parse_hint_levels(hint_levels)
     t_det = load_detector(teacher, 'TEACHER')
     s_det = load_detector(student, 'STUDENT')
     check_classes(t_det, s_det)
+    size_note = check_sizes(t_det, s_det, allow_smaller_teacher)
     hints, hint_note = hint_pairs(t_det, s_det, levels)
     ckpt, ckpt_note = default_checkpoint(t_det, teacher_ckpt)
     plan = KDPlan(t_det, s_det, ckpt, ckpt_note, hints, hint_note,
                   switched_off_terms(t_det, s_det))
+    if size_note:
+        plan.notes.append(size_note)
     if normalisation(t_det.model) != normalisation(s_det.model):
         plan.notes.append('the two normalise images differently (mean, std '
                           'or channel order): the teacher gets the batch '

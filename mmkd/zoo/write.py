@@ -5,6 +5,7 @@ from typing import Optional, Tuple
 from mmengine.config import Config
 
 from mmkd.utils.errors import ConfigError
+from mmkd.utils.output_paths import check_output
 from .pairing import KDPlan, plan_distillation
 from .render import render_config
 
@@ -24,7 +25,8 @@ def write_kd_config(teacher: str,
                     *,
                     teacher_ckpt: Optional[str] = None,
                     hint_levels: str = 'auto',
-                    force: bool = False) -> Tuple[str, KDPlan]:
+                    force: bool = False,
+                    allow_smaller_teacher: bool = False) -> Tuple[str, KDPlan]:
     """Decide, write (atomically) and re-read the config of a pair.
 
     Args:
@@ -34,19 +36,24 @@ def write_kd_config(teacher: str,
             checkpoint of a zoo teacher, else its training run's last one.
         hint_levels (str): ``'auto'`` or ``'S:T,S:T'``.
         force (bool): Overwrite an existing ``out``.
+        allow_smaller_teacher (bool): Write the config of a teacher with
+            fewer parameters than the student (refused otherwise).
 
     Returns:
         tuple[str, KDPlan]: The written file and the decisions.
 
     Raises:
-        ConfigError: the pair cannot be distilled, or ``out`` exists.
+        ConfigError: the pair cannot be distilled, or ``out`` exists or
+            cannot be written.
     """
     from mmkd.engine.atomic_backend import atomic_write
     out = out or default_out(teacher, student)
     if osp.exists(out) and not force:
         raise ConfigError(f'--out {out!r} exists; pass --force to overwrite '
                           'it or choose another --out')
-    plan = plan_distillation(teacher, student, teacher_ckpt, hint_levels)
+    check_output(out, '--out')  # before both detectors are built
+    plan = plan_distillation(teacher, student, teacher_ckpt, hint_levels,
+                             allow_smaller_teacher)
     atomic_write(render_config(plan, out).encode(), out)
     Config.fromfile(out)  # what was written reads back as a config
     return out, plan

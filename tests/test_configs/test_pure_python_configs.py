@@ -98,14 +98,16 @@ def _scalars(work_dir):
         return [json.loads(line) for line in f]
 
 
-@pytest.mark.filterwarnings('ignore:TwoStageDistiller. teacher_ckpt is None')
 def test_pure_python_config_through_the_tools(tiny_data, tmp_path):
     """dist_train.sh (torchrun, gloo, DDP-wrapped; one process: the
     two-process mechanics are tested on a classic config) with
     --cfg-options, then test.py."""
     config = osp.join(ROOT, 'configs', 'kd', 'py', f'{TWINS[1]}.py')
     work_dir = str(tmp_path / 'dist')
-    options = [*data_options(tiny_data), 'model.teacher_ckpt=None']
+    options = [
+        *data_options(tiny_data), 'model.teacher_ckpt=None',
+        'model.random_teacher=True'
+    ]
     run_tool([
         'bash', 'tools/dist_train.sh', config, '1', '--work-dir', work_dir,
         '--cfg-options', *options, 'default_hooks.logger.interval=1',

@@ -199,3 +199,34 @@ def test_undecodable_image_stops_testing(tmp_path):
     dataset = _build(cfg, test_mode=True)
     with pytest.raises(ImageDecodeError, match=r"a\.png.*replace the file"):
         dataset[0]
+
+
+def test_no_decodable_training_image_names_the_files(tmp_path, warnings_log):
+    """Every image fails to decode: a DatasetError naming them, as soon as
+    each has failed once (not after MMEngine's 1000 refetches and its
+    generic exception)."""
+    cfg = _write(tmp_path)
+    for name in ('a.png', 'b.png'):
+        data = (tmp_path / name).read_bytes()
+        _corrupt(tmp_path, name, data[:len(data) // 2])  # header intact
+    dataset = _build(cfg)
+    with pytest.raises(DatasetError) as info:
+        dataset[0]
+    assert str(info.value) == (
+        f"training split '{tmp_path}/ann.json': no image could be loaded (2 "
+        f"of its 2 images failed to decode: ['{tmp_path}/a.png', "
+        f"'{tmp_path}/b.png']); replace the files or remove them from the "
+        'annotation file (or check the pipeline)')
+    skips = [m for m in warnings_log if 'skipped in training' in m]
+    assert 2 <= len(skips) < 50
+
+
+def test_a_pipeline_that_gives_nothing_is_named(tmp_path):
+    cfg = _write(tmp_path)
+    dataset = _build(cfg, max_refetch=3)
+    dataset.pipeline = lambda results: None
+    with pytest.raises(
+            DatasetError,
+            match='no image could be loaded '
+            r'\(the pipeline gave no data \(None\)'):
+        dataset[0]

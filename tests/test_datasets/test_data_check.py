@@ -71,12 +71,36 @@ def test_left_out_annotations_are_counted(tmp_path, warnings_log):
     ]
     notes = check_dataset('train_dataloader.dataset', _dataset(tmp_path, anns))
     assert notes == [
-        f'{tmp_path}/ann.json: 3 annotation(s) of 2 category(ies) not among '
-        "the config's classes are not used: 'plate' (2), 9 (1)",
+        f'{tmp_path}/ann.json: 2 annotation(s) of 1 category(ies) not among '
+        "the config's classes are not used: 'plate' (2)",
+        f'{tmp_path}/ann.json: 1 annotation(s) have category ids that the '
+        "file's categories do not define and are not used: category id 9 "
+        "(1); annotation ids [4], images ['2.png']; fix their category_id "
+        'or add the categories',
         f'{tmp_path}/ann.json: 1 annotation(s) refer to 1 image id(s) that '
-        'the file does not list ([7]) and are not used'
+        'the file does not list and are not used: image ids [7], annotation '
+        'ids [5]'
     ]
     assert [m for m in warnings_log if 'not used' in m] == notes
+
+
+def test_many_left_out_annotations_are_named_with_counts(tmp_path):
+    """The first ids and files of each kind, and how many there are."""
+    anns = [_ann(1, 1, 1)
+            ] + [_ann(i, 1 + i % 2, 9 + i % 3) for i in range(2, 9)]
+    anns += [_ann(i, 100 + i, 1) for i in range(9, 16)]
+    notes = check_dataset('train_dataloader.dataset', _dataset(tmp_path, anns))
+    assert notes == [
+        f'{tmp_path}/ann.json: 7 annotation(s) have category ids that the '
+        "file's categories do not define and are not used: category id 11 "
+        '(3), 9 (2), 10 (2); annotation ids [2, 3, 4, 5, 6, ... (7 in '
+        "all)], images ['1.png', '2.png']; fix their category_id or add the "
+        'categories',
+        f'{tmp_path}/ann.json: 7 annotation(s) refer to 7 image id(s) that '
+        'the file does not list and are not used: image ids [109, 110, 111, '
+        '112, 113, ... (7 in all)], annotation ids [9, 10, 11, 12, 13, ... '
+        '(7 in all)]'
+    ]
 
 
 def test_no_usable_box_counts_the_filters(tmp_path):
@@ -138,3 +162,63 @@ def test_image_size_as_opencv_loads_it(tmp_path):
     assert loaded.shape[:2] == (64, 48)  # height, width
     assert header_size(path) == (48, 64)  # width, height
     assert header_size(str(tmp_path / 'nope.png')) is None
+
+
+def test_an_evaluation_split_names_classes_without_boxes(tmp_path):
+    """A class without ground truth is left out of the COCO mAP (its AP
+    is -1): named. In training that is not a problem of the split."""
+    cfg = _dataset(tmp_path, [_ann(1, 1, 1), _ann(2, 2, 3)], test_mode=True)
+    assert check_dataset('val_dataloader.dataset', cfg) == [
+        f'{tmp_path}/ann.json: 1 annotation(s) of 1 category(ies) not among '
+        "the config's classes are not used: 'plate' (1)",
+        f'{tmp_path}/ann.json: 1 of the 2 classes have no box in this '
+        "evaluation split: ['ring']; their AP is undefined and the mAP "
+        'averages the other 1'
+    ]
+    cfg = _dataset(tmp_path, [_ann(1, 1, 1)], test_mode=False)
+    assert check_dataset('train_dataloader.dataset', cfg) == []
+
+
+def test_unreadable_training_images_are_named(tmp_path):
+    cfg = _dataset(tmp_path, [_ann(1, 1, 1), _ann(2, 2, 2)])
+    (tmp_path / '2.png').write_bytes(b'not an image')
+    assert check_dataset('train_dataloader.dataset', cfg) == [
+        f'{tmp_path}/ann.json: 1 of 2 sampled images cannot be read as '
+        f"images: ['{tmp_path}/2.png']; training skips them and any other "
+        'image that does not decode (each skip is logged): replace the '
+        'files or remove them from the annotation file'
+    ]
+    cfg = _dataset(tmp_path, [_ann(1, 1, 1)], test_mode=True)
+    (tmp_path / '2.png').write_bytes(b'not an image')
+    with pytest.raises(
+            DatasetError,
+            match='1 of the 2 images of .* cannot '
+            r"be read as images: \['.*2.png'\]; the evaluation"):
+        check_dataset('test_dataloader.dataset', cfg)
+
+
+def test_every_image_of_an_evaluation_split_is_read(tmp_path):
+    """Training reads the headers of a sample (every 2nd of 70 images);
+    an evaluation split reads them all, and finds the one it skipped."""
+    images = [
+        dict(id=i, file_name=f'{i}.png', width=8, height=8) for i in range(70)
+    ]
+    for img in images:
+        cv2.imwrite(str(tmp_path / img['file_name']), np.zeros((8, 8, 3)))
+    (tmp_path / '1.png').write_bytes(b'not an image')
+    (tmp_path / 'ann.json').write_text(
+        json.dumps(
+            dict(
+                images=images,
+                annotations=[_ann(1, 0, 1, (1, 1, 4, 4))],
+                categories=[dict(id=1, name='disc')])))
+    cfg = dict(
+        type='CocoDataset',
+        data_root=str(tmp_path),
+        ann_file='ann.json',
+        data_prefix=dict(img=''),
+        metainfo=dict(classes=('disc', )),
+        pipeline=[])
+    assert check_dataset('train_dataloader.dataset', cfg) == []
+    with pytest.raises(DatasetError, match=r"1 of the 70 images .* \['.*/1"):
+        check_dataset('test_dataloader.dataset', dict(cfg, test_mode=True))

@@ -60,9 +60,11 @@ def _build(config, options):
     from mmkd.registry import MODELS
     parser = argparse.ArgumentParser()
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    # a random teacher in its place (building it is what is tested)
     options = [
-        'model.teacher_ckpt=None' if o.startswith('model.teacher_ckpt=') else o
-        for o in options
+        o for opt in options
+        for o in (['model.teacher_ckpt=None', 'model.random_teacher=True']
+                  if opt.startswith('model.teacher_ckpt=') else [opt])
     ]
     args = parser.parse_args(['--cfg-options', *options])
     cfg = Config.fromfile(osp.join(ROOT, config))

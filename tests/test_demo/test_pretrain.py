@@ -124,7 +124,6 @@ def test_detector_init_weights_loads_the_pretrained_trunk(tmp_path, width):
     assert not model.backbone.layer3[0].bn1.training
 
 
-@pytest.mark.filterwarnings('ignore:TwoStageDistiller. teacher_ckpt is None')
 def test_distiller_init_weights_loads_the_students_trunk(
         tmp_path, monkeypatch):
     ckpt = tmp_path / 'r18w8.pth'
@@ -132,7 +131,7 @@ def test_distiller_init_weights_loads_the_students_trunk(
     monkeypatch.chdir(ROOT)  # the teacher config path is relative
     kd = Config.fromfile(KD_CONFIG).model
     kd.student = _config_model(8, ckpt)
-    kd.teacher_ckpt = None
+    kd.teacher_ckpt, kd.random_teacher = None, True
     init_default_scope('mmkd')
     torch.manual_seed(0)
     distiller = MODELS.build(kd)

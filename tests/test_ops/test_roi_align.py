@@ -85,3 +85,15 @@ def test_the_demo_extractor_builds_it_from_its_config():
         cfg.model.roi_head.bbox_roi_extractor,
         roi_layer=dict(type='RoIAlign', output_size=7, sampling_ratio=0))
     assert type(MODELS.build(mmcv_cfg).roi_layers[0]).__name__ == 'RoIAlign'
+
+
+def test_under_autocast_it_pools_in_the_features_precision():
+    """As mmcv's kernel: float32 features give float32 RoI features under
+    bf16 autocast (MMDetection writes them into a float32 buffer)."""
+    feats = torch.randn(2, 4, 16, 16)
+    rois = _rois(20, 2, 64)
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        out = roi_align_separable(feats, rois, (7, 7), 0.25)
+    ref = roi_align(feats, rois, (7, 7), 0.25, 0, 'avg', True)
+    assert out.dtype == torch.float32
+    assert torch.allclose(out, ref, atol=1e-5)

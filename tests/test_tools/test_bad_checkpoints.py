@@ -3,6 +3,7 @@ tools/test.py and extract_student.py see them: one ``error: ...`` line
 naming the file and the fix, before anything is written (the tables of
 docs/bad_input.md; the runner of a case is in bad_input_helpers.py).
 """
+import argparse
 import os
 import os.path as osp
 
@@ -11,7 +12,7 @@ import pytest
 import torch
 
 from mmkd.testing import ROOT, TINY_CONFIG
-from .bad_input_helpers import KD_CONFIG, Inputs, check_case
+from .bad_input_helpers import KD_CONFIG, Inputs, check_case, run_main
 
 pytestmark = pytest.mark.usefixtures('one_thread')
 BAD_BYTES = np.random.default_rng(0).bytes(4096)  # not a pickle opcode
@@ -41,6 +42,31 @@ def _plain_state_resume(i):
     return i.train(args=['--resume', path])
 
 
+def _mistyped_resume(i):
+    """--resume into a work dir whose name is one letter off a run's."""
+    i.copy(i.ckpts['det'], 'work_r18/epoch_1.pth')
+    argv = i.train(args=['--resume'])
+    argv[argv.index('--work-dir') + 1] = i.tmp / 'work_r81'
+    return argv
+
+
+def _unsafe(i, name='args.pth'):
+    """A checkpoint that also pickles an ``argparse.Namespace`` (as old
+    training scripts did): not a type a checkpoint may unpickle."""
+    path = i.tmp / name
+    torch.save(
+        dict(
+            state_dict=torch.load(i.ckpts['det'])['state_dict'],
+            args=argparse.Namespace(lr=0.02)), path)
+    return path
+
+
+UNSAFE = (r"holds Python objects that are not unpickled \(Unsupported "
+          r'global: GLOBAL argparse.Namespace was not an allowed global\): '
+          'mmkd loads only tensors, plain containers and the types MMEngine '
+          'writes, since unpickling anything else can run code')
+
+
 def _out_is_a_folder(i):
     os.makedirs(i.tmp / 'd.pkl')
     return i.test(i.ckpts['det'], args=['--out', i.tmp / 'd.pkl'])
@@ -67,6 +93,15 @@ CASES = [
      'directory with --work-dir DIR', 1),
     ('--resume older than the work dir', 'train', _older_resume,
      'would overwrite the newer checkpoints 1: epoch_2.pth', 1),
+    ('--resume into a work dir that does not exist', 'train', _mistyped_resume,
+     r"--resume: work_dir '.*work_r81' does not exist, so there is no run "
+     r"to continue \(did you mean '.*work_r18'\?\); give the run's folder "
+     'with --work-dir DIR', 1),
+    ('--resume into an empty work dir', 'train',
+     lambda i: [os.makedirs(i.work)] and i.train(args=['--resume']),
+     r"--resume: work_dir '.*work' holds no checkpoint \(epoch_N.pth / "
+     r'iter_N.pth\), so there is no run to continue; .* or drop --resume '
+     'to start a new run', 1),
     ('--resume missing', 'train',
      lambda i: i.train(args=['--resume', i.tmp / 'nope.pth']),
      "--resume '.*nope.pth': no such file", 1),
@@ -93,6 +128,14 @@ CASES = [
     ('test: checkpoint is not one', 'test',
      lambda i: i.test(i.write('x.pth', BAD_BYTES)),
      r'cannot be read as a checkpoint \(UnpicklingError', 1),
+    ('test: checkpoint with an unsafe pickle', 'test',
+     lambda i: i.test(_unsafe(i)), UNSAFE, 1),
+    ('teacher checkpoint with an unsafe pickle', 'train',
+     lambda i: i.train_kd(f'model.teacher_ckpt={_unsafe(i)}'),
+     "model.teacher_ckpt '.*args.pth' " + UNSAFE, 1),
+    ('--resume an unsafe pickle', 'train',
+     lambda i: i.train(args=['--resume', _unsafe(i, 'epoch_1.pth')]),
+     "--resume '.*epoch_1.pth' " + UNSAFE, 1),
     ('test: checkpoint truncated', 'test',
      lambda i: i.test(i.truncated(i.ckpts['det'])),
      'failed finding central directory.*is the file complete', 1),
@@ -155,3 +198,22 @@ def test_bad_checkpoint_is_one_line(tool, make, expected, status, tmp_path,
                                     tiny_data, tiny_teacher, ckpts, capsys):
     check_case(tool, make, expected, status,
                Inputs(tmp_path, tiny_data, tiny_teacher, ckpts), capsys)
+
+
+def test_an_unsafe_pickle_is_not_called_truncated(tmp_path, tiny_data,
+                                                  tiny_teacher, ckpts, capsys):
+    """Refused for what it is, and without torch's advice to load it with
+    weights_only=False."""
+    i = Inputs(tmp_path, tiny_data, tiny_teacher, ckpts)
+    code, message, _ = run_main('test', i.test(_unsafe(i)), capsys)
+    assert code == 1
+    assert 'weights_only' not in message and 'complete' not in message
+    assert message.endswith(
+        "if you trust the file, save its weights alone (torch.save("
+        "{'state_dict': ...}, PATH)) and give that file")
+    # bytes that are no pickle at all: not a checkpoint, and no advice
+    # either
+    code, message, _ = run_main('test', i.test(i.write('x.pth', BAD_BYTES)),
+                                capsys)
+    assert code == 1 and 'weights_only' not in message
+    assert message.endswith('; is the file complete?')

@@ -47,6 +47,47 @@ def _drop(key):
     return lambda data: data.pop(key)
 
 
+def _split(tool, split, edit):
+    """train.py (val) or test.py (test) with ``split``'s annotations changed
+    by ``edit(i)(data)``, for the dataset and its evaluator."""
+
+    def make(i):
+        path = i.annotations(edit(i), split)
+        options = (f'{split}_dataloader.dataset.ann_file={path}',
+                   f'{split}_evaluator.ann_file={path}')
+        if tool == 'test':
+            return i.test(i.ckpts['det'], *options)
+        return i.train(*options)
+
+    return make
+
+
+def _category(category_id):
+    """Every annotation of the category ``category_id``."""
+
+    def edit(data):
+        for ann in data['annotations']:
+            ann['category_id'] = category_id
+
+    return lambda i: edit
+
+
+def _unreadable(count):
+    """The first ``count`` images point at files that are no images (in
+    the case's folder, by absolute path)."""
+
+    def edit_in(i):
+
+        def edit(data):
+            for k, img in enumerate(data['images'][:count]):
+                img['file_name'] = i.write(f'noise{k}.png',
+                                           bytes(range(256)) * 4)
+
+        return edit
+
+    return edit_in
+
+
 SIX = '[disc,ring,plate,notched_plate,hstriped_triangle,vstriped_triangle]'
 CLASSES = 'train_dataloader.dataset.metainfo.classes='
 
@@ -115,6 +156,23 @@ CASES = [
          i.data, 'annotations', 'instances_test.json')),
      r"val_evaluator.ann_file='.*instances_test.json' does not describe "
      'the images of .*instances_val.json'),
+    ('val split without a box of the classes', 'train',
+     _split('train', 'val', _category(99)),
+     r"annotation file '.*val.json': none of its 8 annotation\(s\) is a box "
+     r"of the classes \['disc', .*\] on an image it lists, so the "
+     'evaluation would report mAP -1'),
+    ('test: test split without a box of the classes', 'test',
+     _split('test', 'test', _category(99)),
+     r"annotation file '.*test.json': none of its \d+ annotation\(s\) is a "
+     'box of the classes .* mAP -1'),
+    ('unreadable image in the val split', 'train',
+     _split('train', 'val', _unreadable(1)),
+     r"1 of the 2 images of '.*val.json' cannot be read as images: "
+     r"\['.*noise0.png'\]; the evaluation would stop at the first of them"),
+    ('no training image readable', 'train',
+     lambda i: i.train(ANN + i.annotations(_unreadable(4)(i))),
+     r"none of the 4 sampled images of '.*train.json' can be read as an "
+     r"image \(\['.*noise0.png', .*\]\), so training would find nothing"),
     ('test: annotation file missing', 'test',
      lambda i: i.test(i.ckpts['det'], 'test_dataloader.dataset.ann_file=x'),
      "annotation file '.*/x' does not exist"),

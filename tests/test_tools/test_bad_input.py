@@ -31,6 +31,23 @@ from .bad_input_helpers import KD_CONFIG, Inputs, check_case
 pytestmark = pytest.mark.usefixtures('one_thread')
 TEACHER_CONFIG = osp.join(ROOT, 'tests', 'configs', 'tiny_frcnn_teacher.py')
 BAD_BYTES = np.random.default_rng(0).bytes(4096)  # not a pickle opcode
+NO_TEACHER = ("model.teacher_ckpt=None: no teacher checkpoint, so the "
+              'teacher would keep its random initialisation and the student '
+              'would be distilled from noise; train the teacher first')
+
+
+def _forgot_teacher_ckpt(i):
+    """A distillation config on chen2017.py that sets no teacher_ckpt."""
+    config = i.write(
+        'kd.py', f"""_base_ = ['{ROOT}/tests/configs/tiny_frcnn.py',
+          '{ROOT}/configs/_base_/distill/chen2017.py']
+model = dict(
+    _delete_=True, **_base_.distiller, student=_base_.model,
+    teacher='{ROOT}/tests/configs/tiny_frcnn_teacher.py',
+    adapters=[dict(type='HintAdapter', in_channels=16, out_channels=32)])
+""")
+    return [config, '--work-dir', i.work, *i.options()]
+
 
 # (id, tool, argv from Inputs, what the message says, exit status)
 CASES = [
@@ -117,6 +134,29 @@ CASES = [
     ('teacher checkpoint of another model', 'train',
      lambda i: i.train_kd(f'model.teacher_ckpt={i.ckpts["det"]}'),
      'does not match the teacher config: shape mismatches', 1),
+    ('no teacher checkpoint', 'train',
+     lambda i: [KD_CONFIG, '--work-dir', i.work, *i.options()], NO_TEACHER, 1),
+    ('config on chen2017.py without teacher_ckpt', 'train',
+     _forgot_teacher_ckpt, NO_TEACHER, 1),
+    ('a random teacher and a checkpoint', 'train',
+     lambda i: i.train_kd('model.random_teacher=True'),
+     r"model.teacher_ckpt='.*teacher.pth' and model.random_teacher=True "
+     'contradict each other; remove random_teacher', 1),
+    # --- the non-finite guard
+    ('model.nonfinite (moved)', 'train',
+     lambda i: i.train_kd('model.nonfinite=skip'),
+     "model.nonfinite='skip': TwoStageDistiller no longer takes "
+     "'nonfinite'; remove it and set default_hooks.nonfinite.policy", 1),
+    ('non-finite policy unknown', 'train',
+     lambda i: i.train('default_hooks.nonfinite.policy=ignore'),
+     "default_hooks.nonfinite.policy='ignore'; use 'stop'", 1),
+    ('non-finite skip share above 1', 'train',
+     lambda i: i.train('default_hooks.nonfinite.max_skip_share=10'),
+     r'default_hooks.nonfinite.max_skip_share=10 must be a number in '
+     r'\[0, 1\]', 1),
+    ('non-finite guard switched off', 'train',
+     lambda i: i.train('default_hooks.nonfinite=None'),
+     'default_hooks.nonfinite=None: every training run stops or skips', 1),
     ('teacher checkpoint not a checkpoint', 'train',
      lambda i: i.train_kd(f'model.teacher_ckpt={i.write("t.pth", BAD_BYTES)}'),
      'cannot be read as a checkpoint', 1),

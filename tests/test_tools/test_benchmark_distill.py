@@ -14,7 +14,6 @@ HIGH_RES = [
 
 
 @pytest.mark.usefixtures('one_thread')
-@pytest.mark.filterwarnings('ignore:TwoStageDistiller. teacher_ckpt is None')
 @pytest.mark.parametrize('extra', [[], HIGH_RES], ids=['same', 'high_res'])
 @pytest.mark.parametrize('device', [
     'cpu',
@@ -28,7 +27,8 @@ def test_step_times_and_ratio_are_printed(extra, device, capsys):
     tool = load_tool('analysis_tools/benchmark_distill')
     tool.main([
         KD_CONFIG, '--shape', '64', '64', '--batch-size', '1', '--iters', '1',
-        '--device', device, '--cfg-options', 'model.teacher_ckpt=None', *extra
+        '--device', device, '--random-teacher',
+        *(['--cfg-options', *extra] if extra else [])
     ])
     out = capsys.readouterr().out
     assert f'device {device}' in out
@@ -69,3 +69,13 @@ def test_cuda_on_a_machine_without_it_is_one_error_line():
     assert str(exc.value) == (
         f'error: --device cuda: torch {torch.__version__} sees no CUDA '
         'device here; use --device cpu')
+
+
+def test_a_random_teacher_is_timed_only_when_asked_for():
+    tool = load_tool('analysis_tools/benchmark_distill')
+    with pytest.raises(SystemExit) as info:
+        tool.main([KD_CONFIG, '--shape', '64', '64'])
+    assert info.value.code == (
+        f'error: {KD_CONFIG} sets no model.teacher_ckpt; give the teacher '
+        'with --cfg-options model.teacher_ckpt=PATH, or time a random '
+        'teacher with --random-teacher')

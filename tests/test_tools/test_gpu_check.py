@@ -81,6 +81,7 @@ def test_the_plan_for_one_and_two_gpus_uses_real_options(tmp_path):
     bench = load_tool('analysis_tools/benchmark_distill')
     args = bench.parse_args(steps['benchmark_amp'].cmd[2:])
     assert args.device == 'cuda' and args.amp and args.batch_size == 8
+    assert args.random_teacher  # times only: no student is kept
     assert osp.isfile(osp.join(ROOT, args.config))
     dist = steps['dist_train_2gpu'].cmd
     assert dist[:4] == ['bash', 'tools/dist_train.sh', tool.DEMO_STUDENT, '2']

@@ -93,12 +93,11 @@ def test_zoo_checkpoint_url_comes_from_the_metafile():
         'mmdet::_base_/models/faster-rcnn_r50_fpn.py') is None
 
 
-@pytest.mark.filterwarnings('ignore:TwoStageDistiller. teacher_ckpt is None')
 def test_zoo_pair_config_builds_with_its_mmdet_teacher():
     """configs/kd/zoo as written: mmdet:: student base and teacher name."""
     cfg = Config.fromfile(
         osp.join(ROOT, 'configs/kd/zoo/frcnn_r50-fpn_r18-fpn_1x_coco.py'))
-    cfg.model.teacher_ckpt = None
+    cfg.model.teacher_ckpt, cfg.model.random_teacher = None, True
     init_default_scope('mmkd')
     model = MODELS.build(cfg.model)
     assert model.teacher.backbone.depth == 50

@@ -155,3 +155,36 @@ def test_existing_out_is_not_overwritten(tmp_path):
         f"error: --out {str(out)!r} exists; pass --force to overwrite it or "
         'choose another --out')
     assert out.read_text() == '# a config of the user\n'
+
+
+def test_a_teacher_smaller_than_its_student_is_asked_for(
+        tmp_path, tiny_teacher, capsys):
+    """The tiny pair in the wrong order: refused, naming both sizes; with
+    --allow-smaller-teacher written, with a warning line and a comment."""
+    init_default_scope('mmkd')
+    sizes = [
+        sum(p.numel()
+            for p in MODELS.build(Config.fromfile(c).model).parameters()) / 1e6
+        for c in (STUDENT, TEACHER)
+    ]
+    assert sizes[0] < sizes[1]
+    out = tmp_path / 'kd.py'
+    with pytest.raises(SystemExit) as info:
+        make(STUDENT, TEACHER, '--out', out)
+    assert str(info.value) == (
+        f'error: cannot distil {STUDENT} into {TEACHER}: the teacher has '
+        f"{sizes[0]:.2f}M parameters, fewer than the student's "
+        f'{sizes[1]:.2f}M; the method distils a larger teacher into a '
+        'smaller student: if TEACHER and STUDENT are in the wrong order, '
+        'swap them; to distil a smaller teacher anyway, pass '
+        '--allow-smaller-teacher')
+    assert not out.exists()
+    make(STUDENT, TEACHER, '--teacher-ckpt', tiny_teacher, '--out', out,
+         '--allow-smaller-teacher')
+    note = (f'the teacher has {sizes[0]:.2f}M parameters, fewer than the '
+            f"student's {sizes[1]:.2f}M (--allow-smaller-teacher)")
+    assert capsys.readouterr().err == f'warning: {note}\n'
+    comments = ' '.join(line.strip()[2:]
+                        for line in out.read_text().splitlines()
+                        if line.strip().startswith('# '))
+    assert f'Note: {note}.' in comments

@@ -17,6 +17,8 @@ import argparse
 
 from mmkd.analysis.logs import (cal_train_time, default_keys, load_log,
                                 plot_curve)
+from mmkd.utils.errors import exit_on_user_error
+from mmkd.utils.output_paths import check_output
 
 
 def parse_args(argv=None):
@@ -48,6 +50,9 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
+    if args.task == 'plot_curve':
+        with exit_on_user_error():
+            check_output(args.out, '--out')
     logs = [load_log(path) for path in args.logs]
     if args.task == 'cal_train_time':
         return cal_train_time(args.logs, logs)

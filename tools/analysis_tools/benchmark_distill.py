@@ -1,7 +1,8 @@
 """What distillation costs: step times, their ratios, precision and memory.
 
     python tools/analysis_tools/benchmark_distill.py CONFIG \
-        [--shape 600 1000] [--batch-size 1] [--iters 5] [--amp] [--memory]
+        [--shape 600 1000] [--batch-size 1] [--iters 5] [--amp] [--memory] \
+        [--random-teacher]
 
 On the same batches and in one run (these machines are noisy, so the steps
 are interleaved round by round and the median is kept) it measures:
@@ -18,7 +19,10 @@ and prints ``D / (S + F)`` (1.0 is the floor), the naive step
 ratio to ``D``. ``--amp`` adds bf16 autocast (and a bf16 teacher with an
 fp32 student) with the loss terms' agreement against fp32 on the same
 batch; ``--memory`` runs ``S`` and ``D`` in fresh processes and prints their
-peak RSS. The teacher is random unless the config names a checkpoint.
+peak RSS. The teacher is loaded from the config's ``teacher_ckpt``;
+``--random-teacher`` times a teacher with random weights instead (the step
+times do not depend on the weights, and no student is trained here for
+use).
 """
 import argparse
 import os.path as osp
@@ -52,6 +56,12 @@ def parse_args(argv=None):
         help='cpu (default), cuda or cuda:N; on a GPU the steps are timed '
         'with torch.cuda.synchronize()')
     parser.add_argument('--memory', action='store_true')
+    parser.add_argument(
+        '--random-teacher',
+        action='store_true',
+        help="time a teacher with random weights instead of the config's "
+        'teacher_ckpt (model.random_teacher=True): the times do not depend '
+        'on the weights, and this benchmark trains no student for use')
     parser.add_argument('--only', choices=['S', 'D'], help=argparse.SUPPRESS)
     parser.add_argument(
         '--cfg-options', nargs='+', default=[], help='key=value overrides')
@@ -71,6 +81,13 @@ def build(args):
                          'config (model.type must be TwoStageDistiller)')
     if args.only == 'S':  # the student's peak memory, without a teacher
         cfg.model.eval_only = True
+    if args.random_teacher:
+        cfg.model.teacher_ckpt, cfg.model.random_teacher = None, True
+    elif not cfg.model.get('eval_only') and not cfg.model.get('teacher_ckpt'):
+        raise SystemExit(
+            f'error: {args.config} sets no model.teacher_ckpt; give the '
+            'teacher with --cfg-options model.teacher_ckpt=PATH, or time a '
+            'random teacher with --random-teacher')
     distiller = MODELS.build(cfg.model).to(args.device).train()
     shape = args.shape or _pipeline_shape(cfg)
     return distiller, _batch(distiller, shape, args.batch_size, cfg)
@@ -242,6 +259,8 @@ def memory(args):
         ]
         if args.shape:
             cmd += ['--shape', *map(str, args.shape)]
+        if args.random_teacher:
+            cmd.append('--random-teacher')
         if args.cfg_options:
             cmd += ['--cfg-options', *args.cfg_options]
         out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
@@ -275,7 +294,9 @@ def main(argv=None):
     args = parse_args(argv)
     import mmkd  # noqa: F401
     check_device(args.device)
-    distiller, data = build(args)
+    from mmkd.utils.errors import exit_on_user_error
+    with exit_on_user_error():  # a missing teacher checkpoint: one line
+        distiller, data = build(args)
     if args.only:
         model = distiller.student if args.only == 'S' else distiller
         optim = torch.optim.SGD(model.parameters(), lr=1e-4)

@@ -22,6 +22,8 @@ import tempfile
 import time
 
 from mmkd.datasets import synthetic
+from mmkd.utils.errors import exit_on_user_error
+from mmkd.utils.output_paths import check_output
 
 # Defaults of the knobs come from the generator itself.
 DEFAULTS = inspect.signature(synthetic.generate_synthetic_coco).parameters
@@ -96,6 +98,8 @@ def replace_dir(src, dst):
 def main(argv=None):
     args = parse_args(argv)
     out = osp.abspath(args.out)
+    with exit_on_user_error():
+        check_output(out, '--out', folder=True)
     kwargs = {name: getattr(args, name) for name, _, _ in KNOBS}
     kwargs['img_size'] = tuple(args.img_size)
     wanted = json.loads(

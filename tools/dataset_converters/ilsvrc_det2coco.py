@@ -17,6 +17,8 @@ from mmkd.datasets.converters.common import write_json
 from mmkd.datasets.converters.ilsvrc_det import (check_class_names,
                                                  ilsvrc_det_to_coco,
                                                  list_xml_files, load_meta)
+from mmkd.utils.errors import exit_on_user_error
+from mmkd.utils.output_paths import check_output
 
 
 def parse_args(argv=None):
@@ -37,6 +39,8 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
+    with exit_on_user_error():
+        check_output(args.out, '--out')
     logging.basicConfig(format='%(levelname)s %(message)s')
     synsets = load_meta(args.meta)
     differences = check_class_names(synsets)

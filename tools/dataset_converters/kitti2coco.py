@@ -18,6 +18,8 @@ import os.path as osp
 from mmkd.datasets.converters.common import read_id_list, write_json
 from mmkd.datasets.converters.kitti import (KITTI_CLASSES, kitti_to_coco,
                                             list_frame_ids, split_ids)
+from mmkd.utils.errors import exit_on_user_error
+from mmkd.utils.output_paths import check_output
 
 
 def parse_args(argv=None):
@@ -62,6 +64,8 @@ def main(argv=None):
     label_dir = args.label_dir or osp.join(args.root, 'training', 'label_2')
     image_dir = args.image_dir or osp.join(args.root, 'training', 'image_2')
     out_dir = args.out_dir or osp.join(args.root, 'annotations')
+    with exit_on_user_error():
+        check_output(out_dir, '--out-dir', folder=True)
     outputs, stats = kitti_to_coco(label_dir, image_dir,
                                    _splits(args, label_dir),
                                    tuple(args.classes), args.image_ext)

@@ -132,7 +132,7 @@ def plan(info: dict, work_dir: str, skip_setup: bool) -> List[Step]:
     bench = [
         py, 'tools/analysis_tools/benchmark_distill.py', DEMO_DISTILLED,
         '--device', 'cuda', '--batch-size', '8', '--iters', '10',
-        '--cfg-options', 'model.teacher_ckpt=None'
+        '--random-teacher'
     ]
     steps.append(Step('benchmark', bench, {}, _bench_result))
     steps.append(Step('benchmark_amp', bench + ['--amp'], {}, _bench_result))

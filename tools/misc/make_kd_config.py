@@ -11,9 +11,13 @@ anchors, box coders and classes. The config spreads the paper's terms and
 weights (configs/_base_/distill/chen2017.py), pairs every student level with
 the teacher level of the same stride through a 1x1 adaptation layer, and
 switches off the terms a pair cannot use, with a comment on each choice.
-A pair that cannot be distilled is refused with one ``error:`` line.
+A pair that cannot be distilled is refused with one ``error:`` line, and so
+is a teacher with fewer parameters than its student (most likely the two
+in the wrong order) unless ``--allow-smaller-teacher`` asks for it (then a
+``warning:`` line and a comment in the config say so).
 """
 import argparse
+import sys
 
 from mmkd.utils.errors import exit_on_user_error
 
@@ -37,6 +41,11 @@ def parse_args(argv=None):
         'work_dirs/kd_configs/kd_<teacher>_to_<student>.py)')
     parser.add_argument(
         '--force', action='store_true', help='overwrite an existing --out')
+    parser.add_argument(
+        '--allow-smaller-teacher',
+        action='store_true',
+        help='write the config of a teacher with fewer parameters than the '
+        'student (refused otherwise)')
     return parser.parse_args(argv)
 
 
@@ -50,9 +59,13 @@ def main(argv=None):
             args.out,
             teacher_ckpt=args.teacher_ckpt,
             hint_levels=args.hint_levels,
-            force=args.force)
+            force=args.force,
+            allow_smaller_teacher=args.allow_smaller_teacher)
     pairs = ', '.join(f'{s.index}:{t.index}' for s, t in plan.hints)
     off = ', '.join(plan.off) or 'none'
+    for note in plan.notes:
+        if '--allow-smaller-teacher' in note:
+            print(f'warning: {note}', file=sys.stderr)
     print(f'wrote {out}: hint levels {pairs}; terms off: {off}')
     return out
 

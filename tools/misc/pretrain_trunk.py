@@ -19,6 +19,7 @@ import sys
 from mmkd.demo.pretrain import (KNOBS, MODEL_CONFIG, ROOT, existing_run,
                                 pretrain_trunk, run_settings)
 from mmkd.utils.errors import exit_on_user_error
+from mmkd.utils.output_paths import check_output
 
 
 class _Parser(argparse.ArgumentParser):
@@ -60,6 +61,7 @@ def main(argv=None) -> int:
     out = args.out or f'work_dirs/pretrain/r18w{args.width}.pth'
     knobs = {name: getattr(args, name) for name, *_ in KNOBS}
     with exit_on_user_error():
+        check_output(out, '--out')
         settings = run_settings(args.width, args.config, **knobs)
         meta = None if args.force else existing_run(out, settings)
         if meta is not None:

@@ -20,6 +20,7 @@ from mmkd.engine.config_check import load_config
 from mmkd.engine.launch import ToolParser, check_model
 from mmkd.models.distillers.export import deployed_model_cfg, student_config
 from mmkd.utils.errors import CheckpointError, ConfigError, exit_on_user_error
+from mmkd.utils.output_paths import check_output
 
 
 def parse_args(argv=None):
@@ -48,6 +49,7 @@ def check_out(out: str, checkpoint: str) -> None:
     if osp.exists(out) and osp.samefile(out, checkpoint):
         raise ConfigError(f'OUT {out!r} is the input checkpoint; give '
                           'another file name')
+    check_output(out, 'OUT')
 
 
 def checked_config(args, exported: dict):

@@ -24,6 +24,8 @@ from mmengine.registry import init_default_scope
 from mmkd.engine.checkpoint import atomic_torch_save
 from mmkd.models.backbones.pretrained import convert_state_dict
 from mmkd.registry import MODELS
+from mmkd.utils.errors import exit_on_user_error
+from mmkd.utils.output_paths import check_output
 
 _ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 _DEFAULT_CONFIG = osp.join(_ROOT, 'configs', '_base_', 'models',
@@ -72,6 +74,8 @@ def target_shapes(config_path):
 
 def main(argv=None):
     args = parse_args(argv)
+    with exit_on_user_error():
+        check_output(args.dst, 'DST')
     layout = args.layout or ('caffe' if args.arch == 'vggm' else 'torchvision')
     config = args.config or _DEFAULT_CONFIG.format(args.arch)
     result = convert_state_dict(

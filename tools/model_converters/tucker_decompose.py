@@ -27,6 +27,8 @@ from mmkd.models.tucker.detector import (choose_ranks, decomposable_convs,
                                          decompose_state_dict,
                                          decomposed_model_cfg)
 from mmkd.registry import MODELS
+from mmkd.utils.errors import exit_on_user_error
+from mmkd.utils.output_paths import check_output
 
 
 def parse_args(argv=None):
@@ -103,6 +105,8 @@ def print_complexity(before, after, shape):
 
 def main(argv=None):
     args = parse_args(argv)
+    with exit_on_user_error():
+        check_output(args.out_dir, 'OUT_DIR', folder=True)
     cfg = Config.fromfile(args.config)
     init_default_scope(cfg.get('default_scope', 'mmkd'))
     model = build_detector(cfg.model, args.checkpoint)

@@ -1,4 +1,5 @@
+from .nonfinite_hook import NonFiniteLossHook
 from .param_scheduler_hook import SkipAwareParamSchedulerHook
 from .rng_state_hook import RNGStateHook
 
-__all__ = ['RNGStateHook', 'SkipAwareParamSchedulerHook']
+__all__ = ['NonFiniteLossHook', 'RNGStateHook', 'SkipAwareParamSchedulerHook']

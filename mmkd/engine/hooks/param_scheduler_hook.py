@@ -12,7 +12,7 @@ class SkipAwareParamSchedulerHook(ParamSchedulerHook):
 
     mmkd's runtime (``configs/_base_/default_runtime.py``) uses it as
     ``default_hooks.param_scheduler``. A batch that
-    ``TwoStageDistiller(nonfinite='skip')`` skipped (its outputs carry
+    ``NonFiniteLossHook(policy='skip')`` skipped (its outputs carry
     ``nonfinite_skipped``) did not update the weights or the optimizer;
     here it does not advance the learning-rate (or momentum) schedule
     either, so the run continues as if the batch never happened.

@@ -5,36 +5,33 @@
   leaves it in eval mode, ``.to()`` moves it, and a deep copy (an EMA
   hook's) shares it instead of duplicating it.
 - Inference is the student's.
-- Non-finite losses stop the run or skip the batch on every rank
-  (``nonfinite.py``).
 - At the first training step, what only the runner knows is checked: the
   training set's classes against the teacher's, and the teacher recorded in
   a resumed checkpoint against this run's (then this run's is recorded).
 """
 import copy
-from typing import Dict, Optional
+from typing import Optional
 
 from mmdet.structures import SampleList
 from mmengine.logging import MessageHub
 from mmengine.model import BaseModel
 from torch import Tensor
 
-from .nonfinite import (handle_nonfinite, nonfinite_terms, on_any_rank,
-                        restore_buffers, snapshot_buffers)
 from .teacher import TEACHER_RECORD_KEY, check_classes, check_teacher_record
 
 
 class DistillerBase(BaseModel):
     """Base of ``TwoStageDistiller``: a ``student`` module, a frozen
-    ``teacher`` kept in ``__dict__``, ``nonfinite`` (``'stop'`` /
-    ``'skip'``), ``teacher_record`` (``{'path', 'sha256'}`` or None) and
-    ``teacher_classes`` (a tuple or None), set by the subclass."""
+    ``teacher`` kept in ``__dict__``, ``teacher_record``
+    (``{'path', 'sha256'}`` or None) and ``teacher_classes`` (a tuple or
+    None), set by the subclass.
+
+    Non-finite losses are handled for every model alike, by
+    ``NonFiniteLossHook`` (``mmkd/engine/nonfinite.py``)."""
 
     def _start_step(self) -> None:
         """Call first in ``loss()``."""
         self._check_run()
-        if self.nonfinite == 'skip':  # BN statistics, restored on a skip
-            self.__dict__['_buffers_before'] = snapshot_buffers(self)
 
     def _check_run(self) -> None:
         """Once, at the first training step, what only the runner knows:
@@ -55,22 +52,6 @@ class DistillerBase(BaseModel):
             check_teacher_record(
                 hub.get_info(TEACHER_RECORD_KEY), self.teacher_record)
             hub.update_info(TEACHER_RECORD_KEY, dict(self.teacher_record))
-
-    def parse_losses(self, losses: Dict[str, Tensor]) -> tuple:
-        """MMEngine's ``parse_losses``, refusing or skipping non-finite
-        terms (``nonfinite``), decided on every rank together.
-
-        It runs on both the single-process and the DDP path, before any
-        backward pass, so a NaN/Inf never reaches the weights.
-        """
-        bad = nonfinite_terms(losses)
-        device = next(v for v in losses.values()
-                      if isinstance(v, Tensor)).device
-        if not on_any_rank(bool(bad), device):
-            return super().parse_losses(losses)
-        if self.nonfinite == 'skip':
-            restore_buffers(self, self.__dict__.get('_buffers_before'))
-        return handle_nonfinite(bad, self.nonfinite, device)
 
     # ----------------------------------------------------------- inference
     def predict(self,

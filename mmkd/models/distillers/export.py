@@ -118,7 +118,9 @@ def _plain_types(node, imports: List[str]):
 
 
 def _drop_training_only(cfg: dict) -> None:
-    """mmkd's resumable-run hook and atomic checkpoint backend."""
+    """mmkd's resumable-run hook, non-finite loss guard and atomic
+    checkpoint backend."""
+    (cfg.get('default_hooks') or {}).pop('nonfinite', None)
     if 'custom_hooks' in cfg:
         cfg['custom_hooks'] = [
             hook for hook in cfg['custom_hooks']
@@ -136,10 +138,10 @@ def student_config(cfg: Config) -> Config:
     ``model`` is the student; ``default_scope`` is ``'mmdet'``; types only
     mmkd has (the paper's trunks, KittiMetric) are written ``mmkd.<Name>``
     and their modules, and only those, are in ``custom_imports``; mmkd's
-    training-only runtime (RNG-state hook, atomic checkpoints) and the
-    distillation weights are left out. A student of MMDetection's modules
-    then loads where only MMDetection is installed. Classic and pure-Python
-    configs give the same (classic) config.
+    training-only runtime (RNG-state hook, non-finite loss guard, atomic
+    checkpoints) and the distillation weights are left out. A student of
+    MMDetection's modules then loads where only MMDetection is installed.
+    Classic and pure-Python configs give the same (classic) config.
     """
     if not is_distiller(cfg.model):
         raise ValueError(

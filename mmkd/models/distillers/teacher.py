@@ -73,18 +73,54 @@ def load_teacher_checkpoint(teacher: nn.Module, path: str) -> None:
     teacher.load_state_dict(state_dict, strict=True)
 
 
-def build_teacher(teacher: Union[str, dict], ckpt: str) -> nn.Module:
-    """Build the frozen teacher, loaded on CPU and in eval mode."""
+def build_teacher(teacher: Union[str, dict],
+                  ckpt: Optional[str],
+                  *,
+                  random_teacher: bool = False) -> nn.Module:
+    """Build the frozen teacher, loaded on CPU and in eval mode.
+
+    Raises:
+        ConfigError: no checkpoint without ``random_teacher`` (the student
+            would be distilled from a random network), or a checkpoint with
+            it.
+    """
+    check_teacher_source(ckpt, random_teacher)
     model = MODELS.build(teacher_config(teacher))
-    if ckpt is None:
+    if random_teacher:
         # No init_weights(): it would load the teacher config's own
         # Pretrained init_cfg, which tests and benchmarks do not have.
-        warnings.warn('TwoStageDistiller: teacher_ckpt is None, the teacher '
-                      'keeps its random initialisation (only for tests)')
+        from mmengine.logging import print_log
+        print_log(
+            'TwoStageDistiller: random_teacher=True, the teacher keeps its '
+            'random initialisation: this run tests or times the mechanics, '
+            'its student learns nothing from the teacher',
+            logger='current',
+            level=logging.WARNING)
     else:
         load_teacher_checkpoint(model, ckpt)
     model.requires_grad_(False)
     return model.eval()
+
+
+def check_teacher_source(ckpt: Optional[str], random_teacher: bool) -> None:
+    """A teacher checkpoint, or ``random_teacher=True``, not both."""
+    if random_teacher is not True and random_teacher is not False:
+        raise ConfigError(
+            f'TwoStageDistiller: random_teacher={random_teacher!r} must be '
+            'True or False')
+    if random_teacher and ckpt:
+        raise ConfigError(
+            f'TwoStageDistiller: model.teacher_ckpt={ckpt!r} and '
+            'model.random_teacher=True contradict each other; remove '
+            'random_teacher to distil from the checkpoint')
+    if not random_teacher and not ckpt:
+        raise ConfigError(
+            f'TwoStageDistiller: model.teacher_ckpt={ckpt!r}: no teacher '
+            'checkpoint, so the teacher would keep its random '
+            'initialisation and the student would be distilled from noise; '
+            'train the teacher first (tools/train.py TEACHER_CONFIG) and '
+            'set model.teacher_ckpt to its checkpoint, e.g. --cfg-options '
+            'model.teacher_ckpt=work_dirs/TEACHER/epoch_12.pth')
 
 
 def check_pairing(student: nn.Module, teacher: nn.Module, *, terms: set,

@@ -45,10 +45,18 @@ class TwoStageDistiller(DistillerBase):
         teacher (dict | str): the teacher detector config, or a path to a
             config file whose ``model`` is the teacher (its dataset's class
             names are then checked against the training set's).
-        teacher_ckpt (str, optional): the teacher's checkpoint, loaded on
+        teacher_ckpt (str): the trained teacher's checkpoint, loaded on
             CPU; its path and a hash of its weights are recorded in the
             distiller's checkpoints, and ``--resume`` warns when they
-            changed. ``None`` only for tests: the teacher stays random.
+            changed. Required (unless ``eval_only`` or ``random_teacher``):
+            without it the teacher would keep its random initialisation and
+            the student would be distilled from noise, so a distiller built
+            without one is refused (``ConfigError``).
+        random_teacher (bool): build the teacher with random weights and no
+            checkpoint (``teacher_ckpt`` must then be None). For tests of
+            the mechanics and for benchmarks that time the steps, never for
+            a student that is used: the run's log says so. The tools never
+            set it. Defaults to False.
         distill_losses (dict): the terms to train, among ``rpn_kd``,
             ``rpn_reg``, ``rcn_kd``, ``rcn_reg`` and ``hint``, each a loss
             config; a term that is absent or ``None`` is off (the paper's
@@ -74,12 +82,6 @@ class TwoStageDistiller(DistillerBase):
         teacher_autocast (str, optional): ``'bfloat16'`` or ``'float16'`` to
             run the teacher in reduced precision while the student trains in
             full precision. Every distillation term is computed in float32.
-        nonfinite (str): what a NaN/Inf in any loss term does, decided on
-            every rank together: ``'stop'`` (default) raises
-            ``FloatingPointError`` naming the terms and the iteration
-            (counted from 1, as in the log); ``'skip'`` logs them and leaves
-            weights, optimizer state, buffers and the learning-rate schedule
-            as if the batch never happened (see ``nonfinite.py``).
         diagnostics (int): ``N > 0`` logs what the terms see
             (``diag.*``: teacher accuracy and soft-target entropy on the
             student's samples, share of positives with an active bound) at
@@ -103,24 +105,22 @@ class TwoStageDistiller(DistillerBase):
                  student: dict,
                  teacher: Union[dict, str, None] = None,
                  teacher_ckpt: Optional[str] = None,
+                 random_teacher: bool = False,
                  distill_losses: Optional[dict] = None,
                  hint_levels: Sequence[Tuple[int, int]] = ((0, 0), ),
                  adapters: Union[dict, list, None] = None,
                  hard_weight: float = 0.5,
                  teacher_input_scale: float = 1.0,
                  teacher_autocast: Optional[str] = None,
-                 nonfinite: str = 'stop',
                  diagnostics: int = 0,
                  distill_warmup_iters: int = 0,
                  eval_only: bool = False,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
-        _check_options(hard_weight, nonfinite, diagnostics,
-                       distill_warmup_iters)
+        _check_options(hard_weight, diagnostics, distill_warmup_iters)
         self.distill_warmup_iters = distill_warmup_iters
         self._mu = hard_weight
-        self.nonfinite = nonfinite
         self.diagnostics = diagnostics
         self.hard_weight = hard_weight
         self.hint_levels = [tuple(pair) for pair in hint_levels]
@@ -137,7 +137,7 @@ class TwoStageDistiller(DistillerBase):
                 # seed the student starts from the weights it gets when it
                 # is trained alone, in every ablation row.
                 with torch.random.fork_rng(devices=[]):
-                    self._build_teacher(teacher, teacher_ckpt,
+                    self._build_teacher(teacher, teacher_ckpt, random_teacher,
                                         teacher_input_scale, teacher_autocast)
 
     def _build(self, student, data_preprocessor, distill_losses, adapters):
@@ -161,11 +161,13 @@ class TwoStageDistiller(DistillerBase):
                 logger='current',
                 level=logging.INFO)
 
-    def _build_teacher(self, teacher, teacher_ckpt, input_scale, autocast):
+    def _build_teacher(self, teacher, teacher_ckpt, random_teacher,
+                       input_scale, autocast):
         if teacher is None:
             raise ConfigError('TwoStageDistiller: model.teacher is required '
                               '(a detector dict or a config file path)')
-        self.__dict__['teacher'] = build_teacher(teacher, teacher_ckpt)
+        self.__dict__['teacher'] = build_teacher(
+            teacher, teacher_ckpt, random_teacher=random_teacher)
         self.teacher_input = TeacherInput(
             self.data_preprocessor,
             self.teacher.data_preprocessor,
@@ -197,7 +199,7 @@ class TwoStageDistiller(DistillerBase):
         if self.teacher is None:
             raise RuntimeError('TwoStageDistiller was built with '
                                'eval_only=True and cannot be trained')
-        self._start_step()  # run checks; BN statistics kept for a skip
+        self._start_step()  # checks only the runner can make
         ramp = self._ramp()  # 1 unless distill_warmup_iters is set
         self._mu = 1.0 - ramp * (1.0 - self.hard_weight)
         # 1. student features; teacher features (no grad) for every term,
@@ -335,7 +337,7 @@ def _scaled(value, factor: float):
     return value * factor
 
 
-def _check_options(hard_weight: float, nonfinite: str, diagnostics: int,
+def _check_options(hard_weight: float, diagnostics: int,
                    warmup_iters: int) -> None:
     number = isinstance(hard_weight,
                         (int, float)) and not isinstance(hard_weight, bool)
@@ -344,9 +346,6 @@ def _check_options(hard_weight: float, nonfinite: str, diagnostics: int,
             f'TwoStageDistiller: hard_weight={hard_weight!r} must be a '
             'number in [0, 1] (mu of the paper: the weight of the hard '
             'classification loss; the soft term gets 1 - mu)')
-    if nonfinite not in ('stop', 'skip'):
-        raise ConfigError(f"TwoStageDistiller: nonfinite={nonfinite!r}; "
-                          "use 'stop' or 'skip'")
     if not isinstance(diagnostics, int) or diagnostics < 0:
         raise ConfigError(
             f'TwoStageDistiller: diagnostics={diagnostics!r} must be an int '

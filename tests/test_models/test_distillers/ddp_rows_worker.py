@@ -10,8 +10,9 @@
    (``MMDistributedDataParallel``, ``find_unused_parameters=False``), two
    training steps; records errors, parameters left without a gradient and
    whether the replicas agree.
-2. ``nonfinite='skip'`` with a NaN on rank 1 only: both ranks skip, and the
-   next step trains again.
+2. the non-finite guard (``NonFiniteGuard``, as ``NonFiniteLossHook``
+   installs it) with ``policy='skip'`` and a NaN on rank 1 only: both ranks
+   skip, and the next step trains again.
 
 Each rank writes ``OUT_DIR/rank{RANK}.json``.
 """
@@ -47,7 +48,7 @@ def tiny_config(config: str, options: list):
         for key, value in row_cfg.model.items():
             if key not in PAIR_KEYS:
                 cfg.model[key] = value
-        cfg.model.teacher_ckpt = None
+        cfg.model.random_teacher = True  # the mechanics, not the teacher
     cfg.merge_from_dict({
         key: DictAction._parse_iterable(value)
         for key, value in (opt.split('=', 1) for opt in options)
@@ -126,14 +127,19 @@ class NaNOnRank(torch.nn.Module):
 def run_skip(rank: int) -> dict:
     """Steps 0 and 2 are finite; at step 1 only rank 1's hint is NaN."""
     from mmengine.config import Config
+
+    from mmkd.engine.nonfinite import NonFiniteGuard
     cfg = Config.fromfile(TINY_KD)
-    cfg.model.teacher_ckpt, cfg.model.nonfinite = None, 'skip'
+    cfg.model.random_teacher = True
     ddp = wrapped(cfg)
+    guard = NonFiniteGuard(ddp.module, 'skip')
+    guard.install()
     hint = ddp.module.distill_losses['hint']
     ddp.module.distill_losses['hint'] = NaNOnRank(hint, 1, {1})
     optim = recording_optimizer(ddp, momentum=0.9, weight_decay=1e-2)
     sums, skipped = [], []
     for step in range(3):
+        guard.before_step()
         log_vars = ddp.train_step(batch(10 * step + rank), optim)
         skipped.append(float(log_vars.get('nonfinite_skipped', 0.0)))
         sums.append(

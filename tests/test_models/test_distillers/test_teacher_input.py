@@ -133,11 +133,10 @@ def test_high_resolution_teacher_sees_the_full_resolution_image(tiny_data):
     student's upsampled); the student's is its 2x2 area average; boxes and
     RoIs are scaled by 2 between them."""
     cfg = copy.deepcopy(KD)
-    cfg.teacher, cfg.teacher_ckpt = copy.deepcopy(TEACHER), None
+    cfg.teacher, cfg.random_teacher = copy.deepcopy(TEACHER), True
     cfg.teacher_input_scale = 2.0
     cfg.distill_losses.rpn_kd = cfg.distill_losses.rpn_reg = None
-    with pytest.warns(UserWarning, match='teacher_ckpt is None'):
-        model = MODELS.build(cfg)
+    model = MODELS.build(cfg)
     fulls, packed = _pipeline_batch(tiny_data)
     data = model.data_preprocessor(packed, True)
     seen = {}
@@ -175,11 +174,10 @@ def test_high_resolution_teacher_sees_the_full_resolution_image(tiny_data):
 
 def test_pipeline_and_teacher_input_scale_must_agree(tiny_data):
     cfg = copy.deepcopy(KD)
-    cfg.teacher, cfg.teacher_ckpt = copy.deepcopy(TEACHER), None
+    cfg.teacher, cfg.random_teacher = copy.deepcopy(TEACHER), True
     cfg.teacher_input_scale = 3.0
     cfg.distill_losses.rpn_kd = cfg.distill_losses.rpn_reg = None
-    with pytest.warns(UserWarning, match='teacher_ckpt is None'):
-        model = MODELS.build(cfg)
+    model = MODELS.build(cfg)
     _, packed = _pipeline_batch(tiny_data)
     data = model.data_preprocessor(packed, True)
     with pytest.raises(ConfigError, match='teacher_input_scale=3'):

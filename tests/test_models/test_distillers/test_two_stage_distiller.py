@@ -11,6 +11,7 @@ from mmkd.models.distillers import TERM_NAMES
 from mmkd.registry import MODELS
 from mmkd.testing import ROOT
 from mmkd.testing import distiller_batch as batch
+from mmkd.utils.errors import ConfigError
 
 init_default_scope('mmkd')  # as the Runner does; plain detectors need it
 KD = Config.fromfile(f'{ROOT}/tests/configs/tiny_kd.py').model
@@ -25,10 +26,12 @@ ALL_KEYS = {
 
 def distiller_cfg(**kwargs):
     """tiny_kd.py's distiller (the paper's terms and weights) with the tiny
-    teacher as a dict and no teacher checkpoint."""
+    teacher as a dict, random unless a ``teacher_ckpt`` is given."""
     cfg = copy.deepcopy(KD)
     # item by item: ConfigDict.update would merge nested dicts
-    overrides = dict(teacher=copy.deepcopy(TEACHER), teacher_ckpt=None)
+    overrides = dict(
+        teacher=copy.deepcopy(TEACHER),
+        random_teacher='teacher_ckpt' not in kwargs)
     overrides.update(kwargs)
     for key, value in overrides.items():
         cfg[key] = value
@@ -37,8 +40,7 @@ def distiller_cfg(**kwargs):
 
 def build(**kwargs):
     torch.manual_seed(0)
-    with pytest.warns(UserWarning, match='teacher_ckpt is None'):
-        return MODELS.build(distiller_cfg(**kwargs))
+    return MODELS.build(distiller_cfg(**kwargs))
 
 
 def test_one_iteration_gives_every_term():
@@ -239,6 +241,26 @@ def test_anchor_mismatch_is_reported():
 def test_hint_channels_without_adapter_are_reported():
     with pytest.raises(ValueError, match="16 channels.*32.*HintAdapter"):
         build(adapters=None)
+
+
+def test_a_random_teacher_must_be_asked_for(warnings_log):
+    """Without a checkpoint the teacher would be random: refused unless
+    random_teacher=True says so (and then the run's log says so)."""
+    for ckpt in (None, ''):
+        with pytest.raises(
+                ConfigError,
+                match=rf"model.teacher_ckpt={ckpt!r}: no teacher checkpoint, "
+                'so the teacher would keep its random initialisation'):
+            MODELS.build(distiller_cfg(teacher_ckpt=ckpt))
+    with pytest.raises(ConfigError, match='must be True or False'):
+        MODELS.build(distiller_cfg(random_teacher='yes'))
+    assert not warnings_log
+    build()  # random_teacher=True
+    [message] = warnings_log
+    assert message.startswith('TwoStageDistiller: random_teacher=True, the '
+                              'teacher keeps its random initialisation')
+    # eval_only (tools/test.py) builds no teacher: nothing to refuse
+    MODELS.build(dict(copy.deepcopy(KD), eval_only=True))
 
 
 def test_missing_teacher_checkpoint_is_reported(tmp_path):
