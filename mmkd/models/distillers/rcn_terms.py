@@ -86,8 +86,7 @@ def gt_class_masks(mask_preds: Tensor, labels: Tensor) -> Tensor:
     class (channel 0 of a class-agnostic head)."""
     if mask_preds.size(1) == 1:
         return mask_preds[:, 0]
-    return mask_preds[torch.arange(len(labels), device=labels.device),
-                      labels]
+    return mask_preds[torch.arange(len(labels), device=labels.device), labels]
 
 
 def mask_distill_term(loss: nn.Module, s_masks: Tensor, t_masks: Tensor,

@@ -101,19 +101,18 @@ def check_pairing(student: nn.Module, teacher: nn.Module, *, terms: set,
         student stage, its ``StageTeacher`` (or None).
     """
     for name, det in (('student', student), ('teacher', teacher)):
-        _check_two_stage(name, det)
+        check_two_stage(name, det)
     s_roi = roi_seam(student.roi_head, 'student')
     t_roi = roi_seam(teacher.roi_head, 'teacher')
     plans = stage_teachers(s_roi, t_roi, terms)
     if terms & {'rpn_kd', 'rpn_reg'}:
         _check_anchors(student.rpn_head, teacher.rpn_head, input_scale)
     if 'rpn_reg' in terms:
-        check_coding('rpn_head', student.rpn_head, teacher.rpn_head,
-                     'rpn_reg')
+        check_coding('rpn_head', student.rpn_head, teacher.rpn_head, 'rpn_reg')
     return s_roi, t_roi, plans
 
 
-def _check_two_stage(name: str, det: nn.Module) -> None:
+def check_two_stage(name: str, det: nn.Module) -> None:
     """An RPN of MMDetection's anchor-based kind and a RoI head."""
     from mmdet.models.dense_heads import RPNHead
     if not (getattr(det, 'with_rpn', False)

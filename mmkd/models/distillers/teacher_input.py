@@ -205,8 +205,9 @@ class TeacherInput:
         scales = self.roi_scales(batch_data_samples, len(batch_data_samples),
                                  torch.device('cpu')).tolist()
         return [
-            dict(img_shape=(round(s.metainfo['img_shape'][0] * sy),
-                            round(s.metainfo['img_shape'][1] * sx)))
+            dict(
+                img_shape=(round(s.metainfo['img_shape'][0] * sy),
+                           round(s.metainfo['img_shape'][1] * sx)))
             for s, (sx, sy) in zip(batch_data_samples, scales)
         ]
 

@@ -35,8 +35,8 @@ from .rcn_terms import mask_distill_term, rcn_distill_terms
 from .roi_seams import RoIHeadSeam, roi_seam
 from .roi_seams.pairing import ENSEMBLE
 from .targets import anchor_targets, class_agnostic
-from .teacher import (build_teacher, check_pairing, teacher_classes,
-                      teacher_fingerprint)
+from .teacher import (build_teacher, check_pairing, check_two_stage,
+                      teacher_classes, teacher_fingerprint)
 from .teacher_input import TeacherInput
 
 
@@ -151,6 +151,7 @@ class TwoStageDistiller(DistillerBase):
 
     def _build(self, student, data_preprocessor, distill_losses, adapters):
         self.student = MODELS.build(student)
+        check_two_stage('student', self.student)  # before its RPN is read
         self.data_preprocessor = (
             MODELS.build(data_preprocessor)
             if data_preprocessor else self.student.data_preprocessor)
@@ -237,8 +238,9 @@ class TwoStageDistiller(DistillerBase):
         # refined boxes); student and teacher heads on the same RoIs; the
         # student's own losses (mask included) and the RoI terms.
         for stage in range(self.student_roi.num_stages):
-            stage_losses, proposals = self._rcn_stage(
-                stage, s_feats, t_feats, proposals, batch_data_samples, diag)
+            stage_losses, proposals = self._rcn_stage(stage, s_feats, t_feats,
+                                                      proposals,
+                                                      batch_data_samples, diag)
             losses.update(stage_losses)
             if proposals is None:  # the last stage, or nothing to refine
                 break
@@ -248,8 +250,8 @@ class TwoStageDistiller(DistillerBase):
                 s_feats, t_feats, batch_data_samples)
         if ramp < 1.0:  # the KD terms are ramped through mu above
             for key in losses:
-                if key.startswith('distill.') and not key.endswith(
-                        _RAMPED_THROUGH_MU):
+                if key.startswith(
+                        'distill.') and not key.endswith(_RAMPED_THROUGH_MU):
                     losses[key] = _scaled(losses[key], ramp)
         # 6. optional statistics of what the terms see (diagnostics.py).
         if diag is not None:
@@ -325,12 +327,14 @@ class TwoStageDistiller(DistillerBase):
                 diag=stage_diag))
         if roi.with_mask:
             out.update(
-                self._mask_terms(stage, s_feats, t_feats, sampling, s_out,
-                                 gts, batch_data_samples))
+                self._mask_terms(stage, s_feats, t_feats, sampling, s_out, gts,
+                                 batch_data_samples))
         weight, n = roi.stage_weight(stage), roi.num_stages
         if diag is not None:
-            diag.update({_stage_key(k, stage, n): v
-                         for k, v in stage_diag.items()})
+            diag.update({
+                _stage_key(k, stage, n): v
+                for k, v in stage_diag.items()
+            })
         out = {
             _stage_key(key, stage, n):
             _scaled(value, weight) if 'loss' in key and weight != 1 else value
@@ -382,8 +386,7 @@ class TwoStageDistiller(DistillerBase):
         if plan is None or plan.mask is None:
             return out
         pos_rois = self.teacher_input.rois(
-            bbox2roi([res.pos_priors for res in sampling]),
-            batch_data_samples)
+            bbox2roi([res.pos_priors for res in sampling]), batch_data_samples)
         t_roi = self.teacher_roi
         forward = (
             t_roi.ensemble_mask_logits if plan.mask == ENSEMBLE else partial(

@@ -70,8 +70,8 @@ def test_encoding_mismatches_are_refused_with_both_values(
 
 @pytest.mark.parametrize('path, value, term', [
     ('rpn_head.bbox_coder.target_stds', [0.5, 0.5, 1.0, 1.0], 'rpn_reg'),
-    ('roi_head.bbox_head.bbox_coder.target_stds', [0.2, 0.2, 0.2, 0.2],
-     'rcn_reg'),
+    ('roi_head.bbox_head.bbox_coder.target_stds', [0.2, 0.2, 0.2, 0.2
+                                                   ], 'rcn_reg'),
     ('roi_head.bbox_head.loss_cls.use_sigmoid', True, 'rcn_kd'),
 ])
 def test_a_mismatch_that_no_enabled_term_reads_is_accepted(path, value, term):

@@ -62,8 +62,8 @@ def check_coding(prefix: str, s_head, t_head, term: str) -> None:
     student's targets: they must encode boxes the same way."""
     s_code, t_code = box_coding(s_head), box_coding(t_head)
     refuse_unless_same(
-        f'{prefix}.bbox_coder (type, target_means, target_stds)',
-        s_code[:3], t_code[:3], term)
+        f'{prefix}.bbox_coder (type, target_means, target_stds)', s_code[:3],
+        t_code[:3], term)
     refuse_unless_same(f'{prefix}.reg_decoded_bbox', s_code[3], t_code[3],
                        term)
 
@@ -142,8 +142,8 @@ def _check_stage(student: RoIHeadSeam, teacher: RoIHeadSeam, stage: int,
                  plan: StageTeacher, terms: set) -> None:
     s_head, name = student.bbox_head(stage), student.stage_name(stage)
     used = {plan.cls, plan.reg, plan.mask} - {None}
-    t_stages = (range(teacher.num_stages) if ENSEMBLE in used else
-                sorted(used))
+    t_stages = (
+        range(teacher.num_stages) if ENSEMBLE in used else sorted(used))
     for t_stage in t_stages:
         t_head = teacher.bbox_head(t_stage)
         refuse_unless_same(
