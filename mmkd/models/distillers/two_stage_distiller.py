@@ -13,7 +13,6 @@ cascade (``roi_seams``: what each RoI-head family does, and which teacher
 stage teaches which student stage).
 """
 import logging
-from functools import partial
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
@@ -33,11 +32,11 @@ from .distill_terms import (build_adapters, build_distill_losses,
                             rpn_hard_losses)
 from .rcn_terms import mask_distill_term, rcn_distill_terms
 from .roi_seams import RoIHeadSeam, roi_seam
-from .roi_seams.pairing import ENSEMBLE
 from .targets import anchor_targets, class_agnostic
 from .teacher import (build_teacher, check_pairing, check_two_stage,
                       teacher_classes, teacher_fingerprint)
 from .teacher_input import TeacherInput
+from .teacher_rcn import teacher_boxes, teacher_masks
 
 
 @MODELS.register_module()
@@ -344,35 +343,11 @@ class TwoStageDistiller(DistillerBase):
 
     def teacher_rcn(self, stage: int, t_feats: Tuple[Tensor], rois: Tensor,
                     batch_data_samples: SampleList) -> Tuple[dict, Any]:
-        """The teacher's outputs on the student's stage-``stage`` RoIs
-        (no grad): ``cls_score`` (soft targets) and ``bbox_pred`` (the
-        bound) as ``stage_teachers`` says, and the teacher box head whose
-        deltas ``bbox_pred`` holds; ``({}, None)`` for a stage without a
-        teacher."""
-        plan = self.stage_teachers[stage]
-        if plan is None or (plan.cls is None and plan.reg is None):
-            return {}, None
-        t_roi, t_rois = self.teacher_roi, self.teacher_input.rois(
-            rois, batch_data_samples)
-        run = self.teacher_input.run
-        t_stages = {plan.cls, plan.reg} - {None, ENSEMBLE}
-        outs = {
-            i: run(partial(t_roi.bbox_forward, i), t_feats, t_rois)
-            for i in sorted(t_stages)
-        }
-        t_out = {}
-        if plan.cls == ENSEMBLE:
-            t_out['cls_score'] = run(
-                partial(
-                    t_roi.ensemble_logits,
-                    batch_img_metas=self.teacher_input.metas(
-                        batch_data_samples)), t_feats, t_rois)
-        elif plan.cls is not None:
-            t_out['cls_score'] = outs[plan.cls]['cls_score']
-        if plan.reg is None:
-            return t_out, None
-        t_out['bbox_pred'] = outs[plan.reg]['bbox_pred']
-        return t_out, t_roi.bbox_head(plan.reg)
+        """The teacher's ``cls_score`` and ``bbox_pred`` on the student's
+        stage-``stage`` RoIs, and its box head (``teacher_rcn.py``)."""
+        return teacher_boxes(self.teacher_roi, self.stage_teachers[stage],
+                             self.teacher_input, t_feats, rois,
+                             batch_data_samples)
 
     def _mask_terms(self, stage: int, s_feats: Tuple[Tensor],
                     t_feats: Tuple[Tensor], sampling: list, s_out: dict,
@@ -385,13 +360,10 @@ class TwoStageDistiller(DistillerBase):
         out = {f'student.{k}': v for k, v in loss_mask.items()}
         if plan is None or plan.mask is None:
             return out
-        pos_rois = self.teacher_input.rois(
-            bbox2roi([res.pos_priors for res in sampling]), batch_data_samples)
-        t_roi = self.teacher_roi
-        forward = (
-            t_roi.ensemble_mask_logits if plan.mask == ENSEMBLE else partial(
-                t_roi.mask_forward, plan.mask))
-        t_masks = self.teacher_input.run(forward, t_feats, pos_rois)
+        t_masks = teacher_masks(self.teacher_roi, plan, self.teacher_input,
+                                t_feats,
+                                bbox2roi([res.pos_priors for res in sampling]),
+                                batch_data_samples)
         labels = torch.cat([res.pos_gt_labels for res in sampling])
         out['distill.loss_mask_kd'] = mask_distill_term(
             self.distill_losses['mask_kd'], s_masks, t_masks, labels)
