@@ -16,8 +16,7 @@ model = dict(
         bbox_head=dict(in_channels=16, fc_out_channels=32, num_classes=6),
         mask_roi_extractor=dict(out_channels=16),
         mask_head=dict(
-            num_convs=1, in_channels=16, conv_out_channels=16,
-            num_classes=6)),
+            num_convs=1, in_channels=16, conv_out_channels=16, num_classes=6)),
     test_cfg=dict(rcnn=dict(score_thr=0.0)))  # as tiny_frcnn.py
 train_cfg = dict(max_epochs=1, val_interval=1)
 param_scheduler = [dict(type='ConstantLR', factor=1.0, by_epoch=False)]

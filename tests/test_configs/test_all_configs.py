@@ -44,8 +44,8 @@ def hard_losses(detector: dict) -> set:
     """The detector's own loss keys: RPN, box head (and mask head) of
     every stage (``s0.loss_cls``, ... for a cascade, as MMDetection)."""
     roi = detector['roi_head']
-    keys = ['loss_cls', 'loss_bbox'] + (['loss_mask']
-                                        if roi.get('mask_head') else [])
+    keys = ['loss_cls', 'loss_bbox'
+            ] + (['loss_mask'] if roi.get('mask_head') else [])
     if roi['type'] == 'CascadeRoIHead':
         keys = [f's{i}.{k}' for i in range(roi['num_stages']) for k in keys]
     return {'loss_rpn_cls', 'loss_rpn_bbox', *keys}

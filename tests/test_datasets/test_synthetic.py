@@ -248,8 +248,8 @@ def test_an_unoccluded_objects_mask_is_its_shape(tmp_path):
         # the outline's pixels can fall either side of one half
         assert abs(mask.sum() - ann['area']) <= (w + h) / 2, ann
         if ann['category_id'] in centres:  # an axis-aligned ellipse's centre
-            centres[ann['category_id']].append(
-                mask[int(y + h / 2), int(x + w / 2)])
+            centres[ann['category_id']].append(mask[int(y + h / 2),
+                                                    int(x + w / 2)])
     assert centres[1] and all(v == 1 for v in centres[1])  # disc: filled
     assert centres[2] and all(v == 0 for v in centres[2])  # ring: its hole
 

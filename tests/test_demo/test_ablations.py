@@ -38,7 +38,6 @@ NAMED = {
     'mask_full_mask_kd', 'cascade_full'
 }
 
-
 # every teacher config -> the checkpoint t.pth
 TEACHERS = collections.defaultdict(lambda: 't.pth')
 
@@ -439,8 +438,8 @@ def test_each_rows_teacher_is_trained_once_or_given(tmp_path, monkeypatch):
         (tool.CASCADE_TEACHER, 'randomness.seed=0'),
         (tool.TEACHER, 'randomness.seed=0'),
     ])
-    assert teachers[tool.TEACHER][0] == str(
-        tmp_path / 'teacher_seed0' / 'epoch_12.pth')
+    assert teachers[tool.TEACHER][0] == str(tmp_path / 'teacher_seed0' /
+                                            'epoch_12.pth')
     given = tmp_path / 'demo_teacher.pth'
     given.write_bytes(b'')
     trained.clear()

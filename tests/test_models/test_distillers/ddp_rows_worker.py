@@ -53,8 +53,7 @@ def tiny_config(config: str, options: list):
     ``--cfg-options``."""
     from mmengine.config import Config, DictAction
 
-    from mmkd.models.distillers.export import (is_distiller,
-                                               teacher_model_cfg)
+    from mmkd.models.distillers.export import is_distiller, teacher_model_cfg
     row_cfg = Config.fromfile(osp.join(ROOT, config))
     if not is_distiller(row_cfg.model):
         cfg = Config.fromfile(tiny_detector(row_cfg.model))
