@@ -3,10 +3,12 @@
 ``mmengine.analysis.get_model_complexity_info`` traces ``forward(x)``; a
 detector's forward needs data samples and produces a data-dependent number
 of proposals, so :class:`DetectorCore` runs the parts that cost: backbone
-(+ neck), RPN head and the RoI head's ``_bbox_forward`` on a fixed number
-of RoIs (default 300, the test-time proposals of Faster R-CNN). Proposal
-decoding, NMS and RoIAlign have no (or negligible) FLOPs and are not
-counted. FLOPs follow fvcore / MMEngine: one multiply-add = one FLOP.
+(+ neck), RPN head and the RoI head's box head(s) on a fixed number of
+RoIs (default 300, the test-time proposals of Faster R-CNN; every stage of
+a cascade). Proposal decoding, NMS and RoIAlign have no (or negligible)
+FLOPs and are not counted, nor is a mask head (it runs on the final
+detections, whose number depends on the image). FLOPs follow fvcore /
+MMEngine: one multiply-add = one FLOP.
 """
 from typing import Sequence, Tuple
 
@@ -46,10 +48,18 @@ class DetectorCore(nn.Module):
             tuple[Tensor]: ``cls_score (num_rois, num_classes + 1)``,
             ``bbox_pred`` and the RPN maps.
         """
+        from mmkd.models.distillers.roi_seams import roi_seam
         feats = self.detector.extract_feat(x)
         rpn_cls, rpn_reg = self.detector.rpn_head(feats)
-        bbox = self.detector.roi_head._bbox_forward(feats, self.fixed_rois(x))
-        return (bbox['cls_score'], bbox['bbox_pred'], *rpn_cls, *rpn_reg)
+        roi, rois = roi_seam(self.detector.roi_head,
+                             'detector'), self.fixed_rois(x)
+        # every stage of a cascade runs at test time (on as many RoIs)
+        outs = [
+            roi.bbox_forward(stage, feats, rois)
+            for stage in range(roi.num_stages)
+        ]
+        return (*[o['cls_score'] for o in outs],
+                *[o['bbox_pred'] for o in outs], *rpn_cls, *rpn_reg)
 
 
 def detector_complexity(detector: nn.Module,

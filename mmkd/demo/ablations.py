@@ -7,9 +7,11 @@ paper's ablations, as a markdown table of mean +- std mAP.
 
 Every run goes through ``tools/train.py`` / ``tools/test.py`` with the demo
 configs; each ablation is the distillation config with ``--cfg-options``
-switching terms off. One teacher is trained (seed 0) and shared by all rows;
-choices are made on the validation split and the table reports the test
-split. A finished run is reused, so an interrupted reproduction continues.
+switching terms off. Each teacher is trained once (seed 0) and shared by
+the rows it teaches (the demo's Faster R-CNN, and for the named family rows
+a Mask R-CNN and a Cascade R-CNN); choices are made on the validation split
+and the table reports the test split (Mask R-CNN rows: box and mask mAP). A
+finished run is reused, so an interrupted reproduction continues.
 """
 import argparse
 import json
@@ -18,7 +20,7 @@ import sys
 import time
 from typing import NamedTuple, Optional
 
-from mmkd.analysis.stats import compare, mean_std
+from .ablation_table import ablation_table
 from .jobs import Job, run_jobs
 from .pipeline import MODES, RUNS, check_outputs, data_options, run, train
 from .report import read_json_lines, val_curve
@@ -29,6 +31,14 @@ L2_REG = DISTILLED.replace('.py', '_l2reg.py')
 # of the gap closed depends on the student's capacity.
 STUDENT_W16 = STUDENT.replace('r18w8', 'r18w16')
 DISTILLED_W16 = DISTILLED.replace('r18w8', 'r18w16')
+# Other RoI-head families on the same data and trunks: Mask R-CNN teacher,
+# student and distilled student (box and mask mAP); the demo's Faster R-CNN
+# student distilled by a Cascade R-CNN teacher.
+MASK_TEACHER = 'configs/mask_rcnn/mask_rcnn_r18w32_synthetic.py'
+MASK_STUDENT = 'configs/mask_rcnn/mask_rcnn_r18w8_synthetic.py'
+MASK_DISTILLED = 'configs/kd/mask_rcnn_r18w32_r18w8_synthetic.py'
+CASCADE_TEACHER = 'configs/cascade_rcnn/cascade_rcnn_r18w32_synthetic.py'
+CASCADE_DISTILLED = 'configs/kd/cascade_r18w32_frcnn_r18w8_synthetic.py'
 T2 = ['model.distill_losses.rpn_kd.T=2.0', 'model.distill_losses.rcn_kd.T=2.0']
 TERMS = ('rpn_kd', 'rpn_reg', 'rcn_kd', 'rcn_reg', 'hint')
 
@@ -41,14 +51,16 @@ class Row(NamedTuple):
     """One setting: its label, config and ``--cfg-options``; the row it is
     compared with and the direction the paper reports for that comparison
     (``'>'`` better, ``'<'`` worse, ``'='`` no change by construction,
-    ``None`` not reported); and the row of the same student trained alone,
-    from which the share of the teacher-student gap is counted."""
+    ``None`` not reported); the row of the same student trained alone,
+    from which the share of the teacher-student gap is counted; and the
+    teacher's config (of a distilled row)."""
     label: str
     config: str
     options: list
     baseline: Optional[str] = None
     paper: Optional[str] = None
     alone: str = 'student'
+    teacher: str = TEACHER
 
 
 ROWS = {
@@ -93,10 +105,33 @@ ROWS = {
     'full_w16_t2':
     Row('full, half-width student, T = 2', DISTILLED_W16, T2, 'full_w16', None,
         'student_w16'),
+    # Mask R-CNN: the paper's terms on the box side, the student's mask
+    # head on its own loss (and, beyond the paper, with mask KD).
+    'mask_student':
+    Row('Mask R-CNN student alone',
+        MASK_STUDENT, [],
+        alone='mask_student',
+        teacher=MASK_TEACHER),
+    'mask_full':
+    Row('Mask R-CNN, full method', MASK_DISTILLED, [], 'mask_student', '>',
+        'mask_student', MASK_TEACHER),
+    'mask_full_mask_kd':
+    Row('Mask R-CNN, full method + mask KD',
+        MASK_DISTILLED.replace('.py', '_mask_kd.py'), [], 'mask_full', None,
+        'mask_student', MASK_TEACHER),
+    # The same Faster R-CNN student, a Cascade R-CNN teacher (soft targets:
+    # the cascade's test-time ensemble; bound: its stage 0).
+    'cascade_full':
+    Row('full method, Cascade R-CNN teacher', CASCADE_DISTILLED, [], 'full',
+        None, 'student', CASCADE_TEACHER),
 }
+# Rows run only when named: a student twice as wide, other RoI-head
+# families (each family's teacher is trained only when one of its rows
+# runs).
+NAMED_ROWS = ('student_w16', 'full_w16', 'full_w16_t2', 'mask_student',
+              'mask_full', 'mask_full_mask_kd', 'cascade_full')
 # The paper's ablations, run when --rows is not given.
-DEFAULT_ROWS = [row for row in ROWS if 'w16' not in row]
-PAPER_WORDS = {'>': 'better', '<': 'worse', '=': 'the same'}
+DEFAULT_ROWS = [row for row in ROWS if row not in NAMED_ROWS]
 
 
 def parse_args(argv=None):
@@ -108,8 +143,9 @@ def parse_args(argv=None):
         nargs='+',
         default=DEFAULT_ROWS,
         choices=list(ROWS),
-        help='default: the paper\'s ablations (the *_w16 rows, a student '
-        'twice as wide, are run only when named)')
+        help='default: the paper\'s ablations; run only when named: the '
+        '*_w16 rows (a student twice as wide), the mask_* rows (Mask R-CNN, '
+        'box and mask mAP) and cascade_full (a Cascade R-CNN teacher)')
     parser.add_argument('--work-dir', default='work_dirs/reproduction')
     parser.add_argument(
         '--data-root',
@@ -118,9 +154,10 @@ def parse_args(argv=None):
     parser.add_argument(
         '--teacher-ckpt',
         default=None,
-        help='use this teacher (e.g. the demo\'s, '
+        help='use this Faster R-CNN teacher (e.g. the demo\'s, '
         'work_dirs/demo/teacher/epoch_12.pth) instead of '
-        'training one with seed 0')
+        'training one with seed 0 (the other families\' teachers are '
+        'trained here)')
     parser.add_argument(
         '--extra',
         nargs='*',
@@ -151,8 +188,9 @@ def val_map(run_dir):
     return curve[-1][1]
 
 
-def test_map(config, ckpt, out_dir, options, env=None, log=None):
-    """Test-split mAP of ``ckpt``, via tools/test.py (kept in
+def test_metrics(config, ckpt, out_dir, options, env=None, log=None):
+    """Test-split metrics of ``ckpt`` (``coco/bbox_mAP``, and
+    ``coco/segm_mAP`` for a mask model), via tools/test.py (kept in
     ``OUT_DIR/test.json``, so a rerun does not test again)."""
     result = osp.join(out_dir, 'test.json')
     if not osp.isfile(result):
@@ -168,7 +206,13 @@ def test_map(config, ckpt, out_dir, options, env=None, log=None):
         with open(result, 'w') as f:
             json.dump(lines[-1] if lines else {'coco/bbox_mAP': 0.0}, f)
     with open(result) as f:
-        return json.load(f)['coco/bbox_mAP']
+        return json.load(f)
+
+
+def test_map(config, ckpt, out_dir, options, env=None, log=None):
+    """Test-split box mAP of ``ckpt`` (see :func:`test_metrics`)."""
+    return test_metrics(config, ckpt, out_dir, options, env,
+                        log)['coco/bbox_mAP']
 
 
 def main(argv=None):
@@ -182,45 +226,73 @@ def main(argv=None):
         '--out', data_root, *MODES['full']['generate']
     ])
     base = data_options(data_root) + args.extra
-    if args.teacher_ckpt:
-        if not osp.isfile(args.teacher_ckpt):
-            raise SystemExit(f'--teacher-ckpt {args.teacher_ckpt}: no such '
-                             'file; train the teacher (tools/demo.py) or '
-                             'leave the option out to train one here')
-        teacher = osp.abspath(args.teacher_ckpt)
-        teacher_dir = osp.join(work_dir, 'teacher_given')
-    else:
-        teacher_dir = osp.join(work_dir, 'teacher_seed0')
-        teacher = train('teacher', TEACHER, teacher_dir,
-                        base + ['randomness.seed=0'], False)
+    teachers = _teachers(args, work_dir, base)
     runs = [(row, seed) for row in args.rows for seed in args.seeds]
     results = run_all(
         runs, args.jobs, lambda row, seed, env, log: _one_run(
-            row, seed, work_dir, base, teacher, env, log), work_dir)
+            row, seed, work_dir, base, teachers, env, log), work_dir)
     scores = {}
     for row, seed in runs:
-        val, test = results[row, seed]
+        val, test, *mask = results[row, seed]
         scores.setdefault(row, {'val': [], 'test': []})
         scores[row]['val'].append(val)
         scores[row]['test'].append(test)
-    t_test = test_map(TEACHER, teacher, teacher_dir, base)
+        if mask and mask[0] is not None:
+            scores[row].setdefault('test_mask', []).append(mask[0])
+    teacher_scores = {
+        config: test_metrics(config, ckpt, run_dir, base)
+        for config, (ckpt, run_dir) in teachers.items()
+    }
     minutes = (time.time() - start) / 60
     print(
-        write_table(scores, t_test, args.seeds,
+        write_table(scores, teacher_scores, args.seeds,
                     osp.join(work_dir, 'ablations.md'), minutes))
 
 
-def _one_run(row, seed, work_dir, base, teacher, env, log):
-    """Train (or reuse) one row with one seed: ``(val mAP, test mAP)``."""
+def _teachers(args, work_dir, base):
+    """``{teacher config: (checkpoint, run folder)}`` of the teachers the
+    rows need: given (--teacher-ckpt, the demo's Faster R-CNN), else
+    trained here with seed 0."""
+    # a row trained alone needs its family's teacher for the gap closed
+    needed = dict.fromkeys(ROWS[row].teacher for row in args.rows)
+    teachers = {}
+    for config in needed:
+        if config == TEACHER and args.teacher_ckpt:
+            if not osp.isfile(args.teacher_ckpt):
+                raise SystemExit(
+                    f'--teacher-ckpt {args.teacher_ckpt}: no such file; '
+                    'train the teacher (tools/demo.py) or leave the option '
+                    'out to train one here')
+            teachers[config] = (osp.abspath(args.teacher_ckpt),
+                                osp.join(work_dir, 'teacher_given'))
+            continue
+        name = osp.splitext(osp.basename(config))[0]
+        run_dir = osp.join(
+            work_dir,
+            'teacher_seed0' if config == TEACHER else f'teacher_{name}_seed0')
+        teachers[config] = (train(f'teacher {name}', config, run_dir,
+                                  base + ['randomness.seed=0'],
+                                  False), run_dir)
+    return teachers
+
+
+def _one_run(row, seed, work_dir, base, teachers, env, log):
+    """Train (or reuse) one row with one seed: ``(val mAP, test mAP, test
+    mask mAP or None)``; ``teachers`` maps a teacher config to its
+    checkpoint (or to ``(checkpoint, run folder)``)."""
     config, options = ROWS[row].config, ROWS[row].options
     run_dir = osp.join(work_dir, f'{row}_seed{seed}')
     opts = base + options + [f'randomness.seed={seed}']
     if ROWS[row].alone != row:  # a distilled row
-        opts.append(f'model.teacher_ckpt={teacher}')
+        teacher = teachers[ROWS[row].teacher]
+        ckpt = teacher[0] if isinstance(teacher, tuple) else teacher
+        opts.append(f'model.teacher_ckpt={ckpt}')
     ckpt = train(row, config, run_dir, opts, False, env=env, log=log)
     # Tested with the options it trained with: the row's switched-off terms
     # (and their adapters) are not in its checkpoint.
-    return val_map(run_dir), test_map(config, ckpt, run_dir, opts, env, log)
+    metrics = test_metrics(config, ckpt, run_dir, opts, env, log)
+    return (val_map(run_dir), metrics['coco/bbox_mAP'],
+            metrics.get('coco/segm_mAP'))
 
 
 def run_all(runs, jobs, one, work_dir):
@@ -256,64 +328,14 @@ def run_all(runs, jobs, one, work_dir):
     return {(row, seed): results[f'{row}_seed{seed}'] for row, seed in runs}
 
 
-def _verdict(row, scores):
-    """``(vs, difference, as in the paper)`` cells of ``row``."""
-    spec = ROWS[row]
-    if spec.baseline is None or spec.baseline not in scores:
-        return '', '', ''
-    # Paired by seed: a seed fixes the student's initial weights and the
-    # data order in every row (the distiller builds its teacher and
-    # adapters on a forked random stream).
-    cmp = compare(
-        scores[row]['test'], scores[spec.baseline]['test'], paired=True)
-    diff = (f"{cmp['diff']:+.3f} [{cmp['low']:+.3f}, {cmp['high']:+.3f}], "
-            f"z = {cmp['z']:+.1f}")
-    if spec.paper is None:
-        return ROWS[spec.baseline].label, diff, 'not reported'
-    outside = cmp['low'] > 0 or cmp['high'] < 0
-    if spec.paper == '=':
-        word = 'as in the paper' if not outside else 'not'
-    else:
-        wanted = cmp['diff'] > 0 if spec.paper == '>' else cmp['diff'] < 0
-        word = ('as in the paper' if wanted and outside else
-                'same direction, within noise' if wanted else 'not')
-    verdict = f"{word} ({PAPER_WORDS[spec.paper]}; {cmp['z']:+.1f} sigma)"
-    return ROWS[spec.baseline].label, diff, verdict
-
-
-def write_table(scores, teacher_map, seeds, path, minutes=None):
+def write_table(scores, teachers, seeds, path, minutes=None):
     """The markdown table of ``scores`` (``{row: {'val': [...], 'test':
-    [...]}}``), written to ``path`` and returned."""
-    took = f' This run took {minutes:.0f} min.' if minutes else ''
-    lines = [
-        f'Test mAP (COCO-style), mean +- std over seeds {seeds}; the '
-        f'teacher (seed 0) scores {teacher_map:.3f}.{took} The difference '
-        'to the compared row is the mean of the per-seed differences, with '
-        'its 95% confidence interval and z (the difference over its '
-        'standard error); '
-        '"as in the paper" needs the interval to exclude 0 in the '
-        "paper's direction.", '',
-        '| setting | val mAP | test mAP | gap closed | compared with | '
-        'difference [95% CI] | paper\'s direction |',
-        '|---|---:|---:|---:|---|---|---|'
-    ]
-    for row, split_scores in scores.items():
-        val_m, val_s = mean_std(split_scores['val'])
-        test_m, test_s = mean_std(split_scores['test'])
-        closed = ''
-        alone = scores.get(ROWS[row].alone)
-        student = mean_std(alone['test'])[0] if alone else None
-        if student is not None and teacher_map > student:
-            closed = f'{(test_m - student) / (teacher_map - student):.0%}'
-        vs, diff, verdict = _verdict(row, scores)
-        lines.append(f'| {ROWS[row].label} | {val_m:.3f} +- {val_s:.3f} | '
-                     f'{test_m:.3f} +- {test_s:.3f} | {closed} | {vs} | '
-                     f'{diff} | {verdict} |')
-    lines.append(f'| teacher (seed 0) | | {teacher_map:.3f} | 100% | | | |')
-    text = '\n'.join(lines)
-    with open(path, 'w') as f:
-        f.write(text + '\n')
-    return text
+    [...], 'test_mask': [...] for mask rows}}``), written to ``path`` and
+    returned; ``teachers`` maps each teacher config to its test metrics
+    (a number: the demo teacher's box mAP)."""
+    if not isinstance(teachers, dict):
+        teachers = {TEACHER: {'coco/bbox_mAP': teachers}}
+    return ablation_table(ROWS, scores, teachers, seeds, path, minutes)
 
 
 if __name__ == '__main__':

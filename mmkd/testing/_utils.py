@@ -116,3 +116,22 @@ def distiller_batch(model, seed: int = 0) -> tuple:
     ``model``, for ``model.loss``."""
     data = model.data_preprocessor(demo_batch(seed), True)
     return data['inputs'], data['data_samples']
+
+
+def assert_same_detections(ours, theirs, what: str = '') -> None:
+    """Two detectors' ``pred_instances`` (or dicts of their fields) hold the
+    same detections: the same labels and, to float rounding, the same boxes
+    and scores (and masks, but for a pixel in a thousand at the threshold).
+
+    The rounding is that of mmkd's ``SeparableRoIAlign`` against mmcv's
+    ``RoIAlign``, which an exported student names instead (they agree to
+    1e-5; ``tests/test_ops/test_roi_align.py``).
+    """
+    import torch
+    assert torch.equal(ours['labels'], theirs['labels']), (what, 'labels')
+    for key in ('bboxes', 'scores'):
+        assert torch.allclose(
+            ours[key], theirs[key], rtol=0, atol=1e-4), (what, key)
+    if 'masks' in ours.keys():
+        differ = (ours['masks'] != theirs['masks']).float().mean()
+        assert differ <= 1e-3, (what, 'masks', float(differ))

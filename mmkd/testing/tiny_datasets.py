@@ -66,6 +66,8 @@ def write_coco(root: str,
                         category_id=label + 1,
                         bbox=[x1, y1, x2 - x1, y2 - y1],
                         area=(x2 - x1) * (y2 - y1),
+                        # the drawn rectangle, for mask heads
+                        segmentation=[[x1, y1, x2, y1, x2, y2, x1, y2]],
                         iscrowd=0))
         with open(osp.join(root, 'annotations', f'{split}.json'), 'w') as f:
             json.dump(

@@ -3,14 +3,16 @@ distillation config records (hint levels, adaptation layers, terms that
 cannot apply), each with its reason.
 
 A pair is refused (``ConfigError``) when the paper's method cannot run on
-it: a detector that is not a two-stage one with an RPN and a standard RoI
-head, different classes, or hint levels that do not exist; and a teacher
-with fewer parameters than its student unless that is asked for (the
-method distils a larger, stronger teacher: the two are most likely given
-in the wrong order). Differences the
-method can live with switch the affected terms off and say why: other
-anchors switch the RPN terms off (they are per anchor), other box encodings
-the bounded regression of that stage (it compares deltas).
+it: a detector that is not a two-stage one with an RPN and a RoI head of a
+family the distiller drives (Faster, Mask, Cascade R-CNN), different
+classes, or hint levels that do not exist; and a teacher with fewer
+parameters than its student unless that is asked for (the method distils a
+larger, stronger teacher: the two are most likely given in the wrong
+order). Differences the method can live with switch the affected terms off
+and say why: other anchors switch the RPN terms off (they are per anchor),
+other box encodings the bounded regression (it compares deltas). Other
+RoI-head families get a note on what their RoI terms do (a cascade's
+stages, a mask head).
 """
 import os.path as osp
 from dataclasses import dataclass, field
@@ -64,31 +66,41 @@ def _refuse(teacher: str, student: str, reason: str) -> ConfigError:
 def load_detector(name: str, role: str) -> Detector:
     """Load, check and build the detector config ``name`` (the teacher or
     the student), and probe its feature levels."""
-    from mmdet.models.roi_heads import StandardRoIHead
-
     from mmkd.models.distillers.export import is_distiller
+    from mmkd.models.distillers.roi_seams import roi_seam
     cfg = load_config_file(name, key=role)
     if is_distiller(cfg.model):
         raise ConfigError(
             f'{role}={name!r} is a distillation config; give the config of '
             f'the {role.lower()} detector (e.g. its baseline)')
     model = build_detector(cfg.model)
-    roi_head = getattr(model, 'roi_head', None)
     if not (getattr(model, 'with_rpn', False)
-            and isinstance(roi_head, StandardRoIHead)):
+            and getattr(model, 'with_roi_head', False)):
         raise ConfigError(
             f'{role}={name!r} is a {type(model).__name__}: the method needs '
-            'a two-stage detector with an RPN and a standard RoI head '
-            '(Faster R-CNN, Mask R-CNN), whose RoI head can run on the '
-            "student's RoIs")
+            'a two-stage detector with an RPN and a RoI head (Faster, Mask '
+            "or Cascade R-CNN), whose RoI head can run on the student's "
+            'RoIs')
+    try:
+        roi_seam(model.roi_head, role.lower())
+    except ConfigError as exc:
+        raise ConfigError(f'{role}={name!r}: {exc}') from None
     return Detector(name, cfg, model, feature_levels(model))
+
+
+def seams(teacher: Detector, student: Detector) -> tuple:
+    """The RoI-head seams of the pair (student, teacher)."""
+    from mmkd.models.distillers.roi_seams import roi_seam
+    return (roi_seam(student.model.roi_head,
+                     'student'), roi_seam(teacher.model.roi_head, 'teacher'))
 
 
 def check_classes(teacher: Detector, student: Detector) -> None:
     """Same number of classes, and the same names in the same order when
     both configs say them."""
-    t_num = teacher.model.roi_head.bbox_head.num_classes
-    s_num = student.model.roi_head.bbox_head.num_classes
+    s_roi, t_roi = seams(teacher, student)
+    t_num = t_roi.bbox_head(0).num_classes
+    s_num = s_roi.bbox_head(0).num_classes
     if t_num != s_num:
         raise _refuse(
             teacher.name, student.name,
@@ -122,11 +134,53 @@ def switched_off_terms(teacher: Detector, student: Detector) -> dict:
             f'the RPN box coders differ (teacher '
             f'{coder_desc(t.rpn_head.bbox_coder)}, student '
             f'{coder_desc(s.rpn_head.bbox_coder)}): deltas in other units')
-    if roi_box_desc(t) != roi_box_desc(s):
-        off['rcn_reg'] = (f'the RoI heads encode boxes differently (teacher '
-                          f'{roi_box_desc(t)}, student {roi_box_desc(s)}): '
-                          'deltas in other units')
+    from mmkd.models.distillers.roi_seams import stage_teachers
+    s_roi, t_roi = seams(teacher, student)
+    try:
+        stage_teachers(s_roi, t_roi, {'rcn_reg'})
+    except ConfigError:
+        off['rcn_reg'] = (
+            f'the RoI heads encode boxes differently (teacher '
+            f'{roi_box_desc(t_roi)}, student {roi_box_desc(s_roi)}): '
+            'deltas in other units')
     return off
+
+
+def roi_notes(teacher: Detector, student: Detector) -> List[str]:
+    """What the RoI terms do for a pair of other RoI-head families."""
+    from mmkd.models.distillers.roi_seams import stage_teachers
+    s_roi, t_roi = seams(teacher, student)
+    try:
+        plans = stage_teachers(s_roi, t_roi, {'rcn_kd', 'rcn_reg'})
+    except ConfigError:  # the bound is off (switched_off_terms)
+        plans = stage_teachers(s_roi, t_roi, {'rcn_kd'})
+    notes = []
+    if s_roi.num_stages == 1 and t_roi.num_stages > 1:
+        bound = (f'the bounded regression takes stage {plans[0].reg}, whose '
+                 "box coder is the student's" if plans[0].reg is not None else
+                 'the bounded regression is off')
+        notes.append(
+            f"the teacher's RoI head is a {t_roi.num_stages}-stage cascade "
+            "and the student's a single head: the soft targets are the "
+            "cascade's test-time ensemble on the student's RoIs (the mean "
+            "of its stages' logits, each stage on the previous one's "
+            f'regressed boxes); {bound}')
+    elif s_roi.num_stages > 1:
+        teacher_word = ("the teacher's stage i" if t_roi.num_stages > 1 else
+                        "the teacher's single head, at stage 0 only (the "
+                        'later stages sample at higher IoU and encode '
+                        'deltas in other units)')
+        notes.append(
+            f"the student's RoI head is a {s_roi.num_stages}-stage cascade: "
+            f'stage i samples its own RoIs and learns from {teacher_word}; '
+            "the terms of a stage are weighted by the student's "
+            'stage_loss_weights')
+    if s_roi.with_mask:
+        notes.append("the student's mask head trains on its own loss; " + (
+            'the mask distillation term (distill_losses.mask_kd, beyond '
+            'the paper) is off, as in chen2017.py' if t_roi.with_mask else
+            'the teacher has no mask head, so mask_kd cannot apply'))
+    return notes
 
 
 def parse_hint_levels(spec: str) -> Optional[List[Tuple[int, int]]]:
@@ -230,6 +284,7 @@ def plan_distillation(teacher: str,
                   switched_off_terms(t_det, s_det))
     if size_note:
         plan.notes.append(size_note)
+    plan.notes += roi_notes(t_det, s_det)
     if normalisation(t_det.model) != normalisation(s_det.model):
         plan.notes.append('the two normalise images differently (mean, std '
                           'or channel order): the teacher gets the batch '

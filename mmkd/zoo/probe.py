@@ -60,12 +60,17 @@ def coder_desc(coder: nn.Module) -> Tuple:
             tuple(stds) if stds else None)
 
 
-def roi_box_desc(detector: nn.Module) -> Tuple:
-    """How the RoI head encodes boxes: coder, class-agnostic, decoded."""
-    head = detector.roi_head.bbox_head
-    return (coder_desc(head.bbox_coder), ('reg_class_agnostic',
-                                          bool(head.reg_class_agnostic)),
-            ('reg_decoded_bbox', bool(head.reg_decoded_bbox)))
+def roi_box_desc(seam) -> Tuple:
+    """How a RoI head's stages encode boxes: coder, class-agnostic, decoded
+    (one tuple per stage for a cascade)."""
+    descs = []
+    for stage in range(seam.num_stages):
+        head = seam.bbox_head(stage)
+        descs.append(
+            (coder_desc(head.bbox_coder), ('reg_class_agnostic',
+                                           bool(head.reg_class_agnostic)),
+             ('reg_decoded_bbox', bool(head.reg_decoded_bbox))))
+    return descs[0] if len(descs) == 1 else tuple(descs)
 
 
 def anchors_desc(detector: nn.Module) -> Tuple:

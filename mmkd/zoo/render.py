@@ -47,12 +47,17 @@ def header(plan: KDPlan) -> List[str]:
         strides = ', '.join(str(lvl.stride) for lvl in det.levels)
         channels = ', '.join(str(lvl.channels) for lvl in det.levels)
         lines += comment(f'  {role}: strides {strides}; channels {channels}')
-    classes = t.model.roi_head.bbox_head.num_classes
+    from .pairing import seams
+    s_roi, t_roi = seams(t, s)
+    classes = t_roi.bbox_head(0).num_classes
+    heads = ' and '.join(
+        sorted({type(roi.head).__name__
+                for roi in (t_roi, s_roi)}))
     return lines + comment(
-        'Checked: both are two-stage detectors with an RPN and a standard '
-        f'RoI head, with {classes} classes (the same names in the same order '
-        'where both configs give them); anchors and box coders: see '
-        'distill_losses below.')
+        'Checked: both are two-stage detectors with an RPN and a RoI head '
+        f'the distiller drives ({heads}), with {classes} classes (the same '
+        'names in the same order where both configs give them); anchors '
+        'and box coders: see distill_losses below.')
 
 
 def base_and_scope(plan: KDPlan, out_dir: str) -> List[str]:

@@ -1,6 +1,7 @@
 """Every config of the model zoo trains one iteration on CPU.
 
-Each config under ``configs/faster_rcnn`` and ``configs/kd`` is loaded as
+Each config under ``configs/faster_rcnn``, ``configs/mask_rcnn``,
+``configs/cascade_rcnn`` and ``configs/kd`` is loaded as
 ``tools/train.py`` loads it and changed only through the dotted overrides a
 user would pass with ``--cfg-options`` (``cfg.merge_from_dict``):
 
@@ -30,13 +31,24 @@ from mmkd.testing.tiny_datasets import IMG_SIZE, write_coco, write_voc
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIGS = sorted(
-    osp.relpath(path, ROOT) for folder in ('faster_rcnn', 'kd')
+    osp.relpath(path, ROOT)
+    for folder in ('faster_rcnn', 'mask_rcnn', 'cascade_rcnn', 'kd')
     for path in glob.glob(osp.join(ROOT, 'configs', folder, '*.py')))
 SYNTHETIC_BASE = osp.join(ROOT, 'configs', '_base_', 'datasets',
                           'synthetic_coco.py')
 WIDTH = 1 / 16  # trunk width multiplier of the test
 PAPER_SHORT_SIDE = 600  # the configs' input scale (shorter side)
-HARD_LOSSES = ('loss_rpn_cls', 'loss_rpn_bbox', 'loss_cls', 'loss_bbox')
+
+
+def hard_losses(detector: dict) -> set:
+    """The detector's own loss keys: RPN, box head (and mask head) of
+    every stage (``s0.loss_cls``, ... for a cascade, as MMDetection)."""
+    roi = detector['roi_head']
+    keys = ['loss_cls', 'loss_bbox'
+            ] + (['loss_mask'] if roi.get('mask_head') else [])
+    if roi['type'] == 'CascadeRoIHead':
+        keys = [f's{i}.{k}' for i in range(roi['num_stages']) for k in keys]
+    return {'loss_rpn_cls', 'loss_rpn_bbox', *keys}
 
 
 def _scaled(channels: int) -> int:
@@ -151,15 +163,17 @@ def write_tiny_data(cfg: Config, root: str) -> None:
 
 
 def expected_losses(model: dict) -> set:
-    """Loss keys of one step: hard terms and each enabled distill term."""
+    """Loss keys of one step: hard terms and each enabled distill term (the
+    configs' distilled students have one RoI stage)."""
     if not is_distiller(model):
-        return set(HARD_LOSSES)
+        return hard_losses(model)
+    assert model['student']['roi_head']['type'] != 'CascadeRoIHead'
     terms = {
         name
         for name, loss in model['distill_losses'].items() if loss is not None
     }
     return ({f'student.{k}'
-             for k in HARD_LOSSES}
+             for k in hard_losses(model['student'])}
             | {f'distill.loss_{name}'
                for name in terms})
 

@@ -188,3 +188,87 @@ def test_dataset_config_builds_in_the_mmkd_scope(tmp_path):
     assert 0 <= gt.labels.min() and gt.labels.max() < 6
     assert (gt.bboxes.tensor[:, 2:] > gt.bboxes.tensor[:, :2]).all()
     assert gt.bboxes.tensor.max() <= 128
+
+
+def test_masks_leave_images_and_boxes_as_they_were(tmp_path):
+    """The masks take no random draws: the pixels, classes, boxes and areas
+    of a seed are those of the generator before it drew masks."""
+    import hashlib
+    generate_synthetic_coco(
+        str(tmp_path),
+        num_train=4,
+        num_val=2,
+        num_test=2,
+        img_size=(96, 128),
+        seed=3)
+    digest = hashlib.sha256()
+    for split in SPLITS:
+        with open(tmp_path / 'annotations' / f'instances_{split}.json') as f:
+            coco = json.load(f)
+        for img in coco['images']:
+            digest.update(
+                cv2.imread(str(tmp_path / split / img['file_name'])).tobytes())
+        digest.update(
+            json.dumps([(a['image_id'], a['category_id'], a['bbox'], a['area'])
+                        for a in coco['annotations']]).encode())
+    # sha256 of the same data written by generator version 1 (no masks)
+    assert digest.hexdigest() == (
+        '5be9f381d0090802dc04aba1ce38bae341d805357ee973ebd69005d0efeb7630')
+
+
+def _masks(coco, image_id):
+    from pycocotools import mask as mask_utils
+    anns = coco.loadAnns(coco.getAnnIds(imgIds=[image_id]))
+    return anns, [mask_utils.decode(a['segmentation']) for a in anns]
+
+
+def test_an_unoccluded_objects_mask_is_its_shape(tmp_path):
+    """Without clutter, one object per image: the mask covers the object's
+    area (to the rasterisation of its outline), lies in its box, and a
+    ring's mask has a hole where a disc's is filled."""
+    generate_synthetic_coco(
+        str(tmp_path),
+        num_train=40,
+        num_val=1,
+        num_test=1,
+        img_size=(64, 64),
+        seed=0,
+        clutter=0.0,
+        noise=0.0,
+        max_objects=1,
+        min_size=16.0)
+    coco = _load(str(tmp_path), 'train')
+    centres = {1: [], 2: []}
+    for image_id in coco.getImgIds():
+        [ann], [mask] = _masks(coco, image_id)
+        assert mask.shape == (64, 64) and mask.dtype == np.uint8
+        x, y, w, h = ann['bbox']
+        ys, xs = np.nonzero(mask)
+        assert xs.min() >= x - 1 and xs.max() <= x + w
+        assert ys.min() >= y - 1 and ys.max() <= y + h
+        # the outline's pixels can fall either side of one half
+        assert abs(mask.sum() - ann['area']) <= (w + h) / 2, ann
+        if ann['category_id'] in centres:  # an axis-aligned ellipse's centre
+            centres[ann['category_id']].append(mask[int(y + h / 2),
+                                                    int(x + w / 2)])
+    assert centres[1] and all(v == 1 for v in centres[1])  # disc: filled
+    assert centres[2] and all(v == 0 for v in centres[2])  # ring: its hole
+
+
+def test_occluded_masks_keep_only_what_is_visible(tmp_path):
+    """With clutter, an object's mask is its visible part: never more than
+    its area, at least min_visible of it, and no pixel is in two masks (a
+    pixel an outline splits in half goes to the object in front)."""
+    generate_synthetic_coco(str(tmp_path), seed=1, **TINY)
+    coco = _load(str(tmp_path), 'train')
+    shared = 0
+    for image_id in coco.getImgIds():
+        anns, masks = _masks(coco, image_id)
+        for ann, mask in zip(anns, masks):
+            x, y, w, h = ann['bbox']
+            assert mask.sum() <= ann['area'] + (w + h) / 2
+            assert mask.sum() >= 0.4 * ann['area'] - (w + h) / 2
+        for i in range(len(masks)):
+            for j in range(i):
+                shared += int((masks[i] & masks[j]).sum())
+    assert shared == 0

@@ -1,6 +1,7 @@
 """The reproduction (mmkd.demo.ablations): each row builds the model it
 names, and the table's statistics are right."""
 import argparse
+import collections
 import os.path as osp
 import re
 import time
@@ -26,7 +27,19 @@ EXPECTED_TERMS = {
     'student_w16': None,
     'full_w16': ALL_TERMS,
     'full_w16_t2': ALL_TERMS,
+    'mask_student': None,
+    'mask_full': ALL_TERMS,
+    'mask_full_mask_kd': ALL_TERMS | {'mask_kd'},
+    'cascade_full': ALL_TERMS,
 }
+# rows run only when named
+NAMED = {
+    'student_w16', 'full_w16', 'full_w16_t2', 'mask_student', 'mask_full',
+    'mask_full_mask_kd', 'cascade_full'
+}
+
+# every teacher config -> the checkpoint t.pth
+TEACHERS = collections.defaultdict(lambda: 't.pth')
 
 
 def _tool():
@@ -36,7 +49,7 @@ def _tool():
 
 def _train_options(row, monkeypatch):
     """The config and ``--cfg-options`` the reproduction trains ``row``
-    with (seed 0, teacher ``t.pth``)."""
+    with (seed 0, every teacher ``t.pth``)."""
     tool = _tool()
     seen = []
 
@@ -46,7 +59,7 @@ def _train_options(row, monkeypatch):
 
     monkeypatch.setattr(tool, 'train', train)
     with pytest.raises(SystemExit, match='stop'):
-        tool._one_run(row, 0, '/nowhere', [], 't.pth', None, None)
+        tool._one_run(row, 0, '/nowhere', [], TEACHERS, None, None)
     [(config, options)] = seen
     return config, options
 
@@ -114,6 +127,13 @@ def test_row_builds_the_model_it_names(row, monkeypatch):
         assert losses['hint'].loss_weight == 16.0
     else:
         assert model.adapters is None
+    # each family row distils its own student from its own teacher
+    detectors = {
+        'mask': ('MaskRCNN', 'MaskRCNN'),
+        'cascade': ('FasterRCNN', 'CascadeRCNN')
+    }.get(row.split('_')[0], ('FasterRCNN', 'FasterRCNN'))
+    assert (type(model.student).__name__,
+            type(model.teacher).__name__) == detectors
 
 
 def test_every_comparison_names_an_existing_row():
@@ -125,13 +145,15 @@ def test_every_comparison_names_an_existing_row():
         alone = rows[spec.alone]
         assert alone.options == [] and 'kd' not in alone.config, name
         student = re.findall(r'r18w\d+', spec.config)[-1]
-        assert alone.config.endswith(f'frcnn_{student}_synthetic.py'), name
+        family = 'mask_rcnn' if 'mask_rcnn' in spec.config else 'frcnn'
+        assert alone.config.endswith(f'{family}_{student}_synthetic.py'), \
+            name
 
 
 def test_default_rows_are_the_papers_ablations():
     tool = _tool()
     rows = tool.parse_args([]).rows
-    assert rows == [row for row in EXPECTED_TERMS if 'w16' not in row]
+    assert rows == [row for row in EXPECTED_TERMS if row not in NAMED]
 
 
 def test_table_mean_std_gap_closed_and_verdicts(tmp_path):
@@ -318,8 +340,8 @@ def test_a_row_is_tested_with_the_options_it_trained_with(
     monkeypatch.setattr(tool, 'train', lambda *a, **k: 'epoch_4.pth')
     monkeypatch.setattr(tool, 'val_map', lambda run_dir: 0.2)
     monkeypatch.setattr(tool, 'run', run)
-    assert tool._one_run('kd', 0, str(tmp_path), ['a=1'], 't.pth', None,
-                         None) == (0.2, 0.25)
+    assert tool._one_run('kd', 0, str(tmp_path), ['a=1'], TEACHERS, None,
+                         None) == (0.2, 0.25, None)
     [test] = commands
     assert test[1] == 'tools/test.py'
     # without the row's options the model tested has the hint adapter the
@@ -329,3 +351,101 @@ def test_a_row_is_tested_with_the_options_it_trained_with(
         'a=1', *tool.ROWS['kd'].options, 'randomness.seed=0',
         'model.teacher_ckpt=t.pth'
     ]
+
+
+def test_family_rows_get_their_teachers_and_a_mask_table(tmp_path):
+    """The Mask R-CNN rows count their gap from the Mask R-CNN teacher, in
+    box and in mask mAP; the cascade row is compared with the same student
+    distilled by the Faster R-CNN teacher."""
+    tool = _tool()
+    scores = {
+        'student': {
+            'val': [0.1] * 3,
+            'test': [0.10, 0.11, 0.12]
+        },
+        'full': {
+            'val': [0.1] * 3,
+            'test': [0.13, 0.14, 0.15]
+        },
+        'cascade_full': {
+            'val': [0.1] * 3,
+            'test': [0.14, 0.16, 0.15]
+        },
+        'mask_student': {
+            'val': [0.1] * 3,
+            'test': [0.20, 0.20, 0.20],
+            'test_mask': [0.10, 0.12, 0.14]
+        },
+        'mask_full': {
+            'val': [0.1] * 3,
+            'test': [0.25, 0.25, 0.25],
+            'test_mask': [0.13, 0.14, 0.18]
+        },
+    }
+    teachers = {
+        tool.TEACHER: {
+            'coco/bbox_mAP': 0.21
+        },
+        tool.MASK_TEACHER: {
+            'coco/bbox_mAP': 0.30,
+            'coco/segm_mAP': 0.22
+        },
+        tool.CASCADE_TEACHER: {
+            'coco/bbox_mAP': 0.25
+        },
+    }
+    text = tool.write_table(scores, teachers, [0, 1, 2],
+                            str(tmp_path / 'table.md'))
+    box, mask = text.split('Mask mAP (COCO segm)')
+    rows = {
+        line.split(' | ')[0][2:]: line
+        for line in box.splitlines() if line.startswith('| ')
+    }
+    # box: (0.25 - 0.20) / (0.30 - 0.20) = 50% of the Mask R-CNN gap;
+    # paired differences 0.05 each: sd 0, an interval of width 0
+    assert rows['Mask R-CNN, full method'].startswith(
+        '| Mask R-CNN, full method | 0.100 +- 0.000 | 0.250 +- 0.000 | 50% '
+        '| Mask R-CNN student alone | +0.050 [+0.050, +0.050]')
+    # cascade row vs the Faster-teacher row: differences 0.01, 0.02, 0,
+    # mean 0.010, sd 0.010, t975(2) = 4.303: [-0.015, +0.035]; its gap is
+    # the one to its own teacher: (0.15 - 0.11) / (0.25 - 0.11) = 29%
+    assert ('| 0.150 +- 0.010 | 29% | full method (KD + bounded + hint) | '
+            '+0.010 [-0.015, +0.035], z = +1.7 | not reported |'
+            ) in rows['full method, Cascade R-CNN teacher']
+    assert rows['Mask R-CNN teacher (seed 0)'].startswith(
+        '| Mask R-CNN teacher (seed 0) | | 0.300 | 100% |')
+    assert 'teacher (seed 0) scores 0.210' in box  # the demo's teacher
+    # mask table: mean 0.150 (sd 0.026); gap (0.15 - 0.12) / (0.22 - 0.12)
+    # = 30%; differences 0.03, 0.02, 0.04: +0.030 [+0.005, +0.055]
+    assert ('| Mask R-CNN, full method | 0.150 +- 0.026 | 30% | Mask R-CNN '
+            'student alone | +0.030 [+0.005, +0.055], z = +5.2 |') in mask
+    assert '| Mask R-CNN teacher (seed 0) | 0.220 | 100% | | |' in mask
+    assert 'full method, Cascade R-CNN teacher' not in mask
+
+
+def test_each_rows_teacher_is_trained_once_or_given(tmp_path, monkeypatch):
+    tool = _tool()
+    trained = []
+
+    def train(name, config, run_dir, options, force, env=None, log=None):
+        trained.append((config, options[-1]))
+        return f'{run_dir}/epoch_12.pth'
+
+    monkeypatch.setattr(tool, 'train', train)
+    args = tool.parse_args(
+        ['--rows', 'mask_full', 'cascade_full', 'full', 'mask_student'])
+    teachers = tool._teachers(args, str(tmp_path), [])
+    assert sorted(trained) == sorted([
+        (tool.MASK_TEACHER, 'randomness.seed=0'),
+        (tool.CASCADE_TEACHER, 'randomness.seed=0'),
+        (tool.TEACHER, 'randomness.seed=0'),
+    ])
+    assert teachers[tool.TEACHER][0] == str(tmp_path / 'teacher_seed0' /
+                                            'epoch_12.pth')
+    given = tmp_path / 'demo_teacher.pth'
+    given.write_bytes(b'')
+    trained.clear()
+    args = tool.parse_args(['--rows', 'full', '--teacher-ckpt', str(given)])
+    assert tool._teachers(args, str(tmp_path),
+                          [])[tool.TEACHER][0] == str(given)
+    assert trained == []

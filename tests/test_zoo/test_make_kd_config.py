@@ -6,6 +6,7 @@ import json
 import os.path as osp
 
 import pytest
+import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
@@ -68,14 +69,78 @@ def _by_level(cfg: dict) -> dict:
     return cfg
 
 
-def test_zoo_pair_is_the_hand_written_config(tmp_path):
-    out = tmp_path / 'r101_r50.py'
-    make('mmdet::faster_rcnn/faster-rcnn_r101_fpn_2x_coco.py',
-         'mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py', '--out', out)
+@pytest.mark.parametrize('teacher, student, hand', [
+    ('faster_rcnn/faster-rcnn_r101_fpn_2x_coco.py',
+     'faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py',
+     'frcnn_r101-fpn_r50-fpn_1x_coco.py'),
+    ('mask_rcnn/mask-rcnn_r101_fpn_2x_coco.py',
+     'mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py',
+     'mask-rcnn_r101-fpn_r50-fpn_1x_coco.py'),
+    ('cascade_rcnn/cascade-rcnn_r101_fpn_20e_coco.py',
+     'faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py',
+     'cascade-r101-fpn_frcnn-r50-fpn_1x_coco.py'),
+    ('cascade_rcnn/cascade-rcnn_x101-64x4d_fpn_1x_coco.py',
+     'cascade_rcnn/cascade-rcnn_r50_fpn_1x_coco.py',
+     'cascade-rcnn_x101-64x4d-fpn_r50-fpn_1x_coco.py'),
+])
+def test_zoo_pair_is_the_hand_written_config(teacher, student, hand, tmp_path):
+    out = tmp_path / 'kd.py'
+    make(f'mmdet::{teacher}', f'mmdet::{student}', '--out', out)
     written = Config.fromfile(out).to_dict()
-    hand = Config.fromfile(
-        osp.join(ROOT, 'configs/kd/zoo/frcnn_r101-fpn_r50-fpn_1x_coco.py'))
+    hand = Config.fromfile(osp.join(ROOT, 'configs/kd/zoo', hand))
     assert _by_level(written) == _by_level(hand.to_dict())
+    # the comments' words, without their line breaks
+    text = ' '.join(line.strip().lstrip('#').strip()
+                    for line in out.read_text().splitlines())
+    if 'cascade' in teacher:  # the choices for these families
+        assert ("Note: the teacher's RoI head is a 3-stage cascade and the "
+                "student's a single head: the soft targets are the cascade's "
+                'test-time ensemble' in text) == ('faster' in student)
+        assert ("Note: the student's RoI head is a 3-stage cascade: stage i "
+                "samples its own RoIs and learns from the teacher's stage i"
+                in text) == ('cascade' in student)
+    if 'mask' in student:
+        assert "Note: the student's mask head trains on its own loss" in text
+
+
+@pytest.mark.parametrize('teacher, student, stages', [
+    ('tiny_mask_rcnn_teacher', 'tiny_mask_rcnn', 1),
+    ('tiny_cascade_rcnn_teacher', 'tiny_frcnn', 1),
+    ('tiny_cascade_rcnn_teacher', 'tiny_cascade_rcnn', 3),
+])
+def test_written_config_of_other_families_takes_a_step(teacher, student,
+                                                       stages, tmp_path,
+                                                       one_thread):
+    """The generator writes Mask R-CNN, cascade -> Faster R-CNN and
+    cascade -> cascade pairs; each written config builds and takes a
+    training step with the paper's five terms and every student loss."""
+    from mmdet.testing import demo_mm_inputs
+    from mmengine.optim import OptimWrapper
+    out = tmp_path / 'kd.py'
+    make(f'{ROOT}/tests/configs/{teacher}.py',
+         f'{ROOT}/tests/configs/{student}.py', '--out', out)
+    cfg = Config.fromfile(out)
+    assert cfg.model.distill_losses == Config.fromfile(
+        CHEN2017).distiller.distill_losses
+    cfg.model.teacher_ckpt, cfg.model.random_teacher = None, True
+    init_default_scope('mmkd')
+    model = MODELS.build(cfg.model)
+    assert model.student_roi.num_stages == stages
+    optim = OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.01))
+    torch.manual_seed(0)
+    data = demo_mm_inputs(
+        2, [(3, 64, 64)] * 2, num_items=[3, 2], num_classes=6, with_mask=True)
+    log = model.train_step(data, optim)
+    roi = {'rcn_kd', 'rcn_reg'}
+    prefixes = [f's{i}.' for i in range(stages)] if stages > 1 else ['']
+    for term in ('rpn_kd', 'rpn_reg', 'hint'):
+        assert log[f'distill.loss_{term}'] >= 0, term
+    for prefix in prefixes:
+        for term in roi:
+            assert log[f'distill.{prefix}loss_{term}'] >= 0, term
+        for loss in ('loss_cls', 'loss_bbox'):
+            assert f'student.{prefix}{loss}' in log
+    assert ('student.loss_mask' in log) == ('mask' in student)
 
 
 def test_terms_a_pair_cannot_use_are_switched_off(tmp_path, tiny_teacher):
@@ -84,7 +149,9 @@ def test_terms_a_pair_cannot_use_are_switched_off(tmp_path, tiny_teacher):
         dict(
             data_preprocessor=dict(mean=[0, 0, 0], std=[255, 255, 255]),
             rpn_head=dict(anchor_generator=dict(scales=[8])),
-            roi_head=dict(bbox_head=dict(reg_class_agnostic=True))))
+            roi_head=dict(
+                bbox_head=dict(
+                    bbox_coder=dict(target_stds=[0.2, 0.2, 0.2, 0.2])))))
     out = tmp_path / 'kd.py'
     make(TEACHER, student, '--teacher-ckpt', tiny_teacher, '--out', out)
     text = out.read_text()

@@ -1,9 +1,10 @@
 """The model-zoo pairs of configs/kd/zoo train one iteration on CPU.
 
 Each config is loaded as tools/train.py loads it and changed only through
-``--cfg-options``-style overrides: tiny COCO-format data at 64 px, and both
-detectors 8x narrower (``base_channels=8``, FPN and heads 16 wide, no
-ImageNet weights). Depths, FPN levels, heads, anchors, the five hint levels
+``--cfg-options``-style overrides: tiny COCO-format data at 64 px (boxes and
+masks), and both detectors 8x narrower (``base_channels=8``, FPN and heads
+16 wide, every cascade stage and mask head too, no ImageNet weights).
+Depths, FPN levels, heads, cascade stages, anchors, the five hint levels
 and the distillation terms stay the config's own; the teacher named as
 ``mmdet::...`` is read through mmkd's config names and shrunk the same way.
 """
@@ -17,18 +18,29 @@ from mmkd.testing import ROOT
 from mmkd.testing.tiny_datasets import write_coco
 
 ZOO = osp.join(ROOT, 'configs', 'kd', 'zoo')
-# (config, teacher trunk, teacher depth, student depth)
+# (config, teacher trunk, teacher depth, student depth, keys of the step
+# beyond the paper's five terms and a Faster R-CNN's own losses)
 PAIRS = [
-    ('frcnn_r101-fpn_r50-fpn_1x_coco.py', 'ResNet', 101, 50),
-    ('frcnn_x101-64x4d-fpn_r50-fpn_1x_coco.py', 'ResNeXt', 101, 50),
-    ('frcnn_r50-fpn_r18-fpn_1x_coco.py', 'ResNet', 50, 18),
+    ('frcnn_r101-fpn_r50-fpn_1x_coco.py', 'ResNet', 101, 50, set()),
+    ('frcnn_x101-64x4d-fpn_r50-fpn_1x_coco.py', 'ResNeXt', 101, 50, set()),
+    ('frcnn_r50-fpn_r18-fpn_1x_coco.py', 'ResNet', 50, 18, set()),
+    ('mask-rcnn_r101-fpn_r50-fpn_1x_coco.py', 'ResNet', 101, 50,
+     {'student.loss_mask'}),
+    ('cascade-r101-fpn_frcnn-r50-fpn_1x_coco.py', 'ResNet', 101, 50, set()),
+    ('cascade-rcnn_x101-64x4d-fpn_r50-fpn_1x_coco.py', 'ResNeXt', 101, 50, {
+        f'{group}.s{i}.loss_{name}'
+        for i in range(3)
+        for group, name in (('student', 'cls'), ('student', 'bbox'),
+                            ('distill', 'rcn_kd'), ('distill', 'rcn_reg'))
+    }),
 ]
 TERMS = ('rpn_kd', 'rpn_reg', 'rcn_kd', 'rcn_reg', 'hint')
 
 
 def shrink_options(model: dict, prefix: str) -> dict:
-    """Overrides that make a ResNet(-Xt) FPN Faster R-CNN 8x narrower."""
-    backbone = model['backbone']
+    """Overrides that make a ResNet(-Xt) FPN Faster, Mask or Cascade R-CNN
+    8x narrower."""
+    backbone, roi_head = model['backbone'], model['roi_head']
     scale = 8 / backbone.get('base_channels', 64)
     opts = {
         f'{prefix}backbone.base_channels':
@@ -45,11 +57,21 @@ def shrink_options(model: dict, prefix: str) -> dict:
         16,
         f'{prefix}roi_head.bbox_roi_extractor.out_channels':
         16,
-        f'{prefix}roi_head.bbox_head.in_channels':
-        16,
-        f'{prefix}roi_head.bbox_head.fc_out_channels':
-        32,
     }
+    heads = roi_head['bbox_head']
+    stages = [f'.{i}'
+              for i in range(len(heads))] if isinstance(heads, list) else ['']
+    for stage in stages:
+        opts.update({
+            f'{prefix}roi_head.bbox_head{stage}.in_channels': 16,
+            f'{prefix}roi_head.bbox_head{stage}.fc_out_channels': 32,
+        })
+    if roi_head.get('mask_head'):
+        opts.update({
+            f'{prefix}roi_head.mask_roi_extractor.out_channels': 16,
+            f'{prefix}roi_head.mask_head.in_channels': 16,
+            f'{prefix}roi_head.mask_head.conv_out_channels': 16,
+        })
     if backbone['type'] == 'ResNeXt':
         opts[f'{prefix}backbone.groups'] = 4  # 16-wide grouped convs
     return opts
@@ -96,9 +118,10 @@ def zoo_options(cfg: Config) -> dict:
     return opts
 
 
-@pytest.mark.parametrize('config,t_trunk,t_depth,s_depth', PAIRS)
+@pytest.mark.parametrize('config,t_trunk,t_depth,s_depth,extra', PAIRS)
 def test_zoo_pair_trains_one_iteration(config, t_trunk, t_depth, s_depth,
-                                       tmp_path, monkeypatch, one_thread):
+                                       extra, tmp_path, monkeypatch,
+                                       one_thread):
     from mmdet.datasets import CocoDataset
 
     from mmkd.engine.launch import build_runner
@@ -110,7 +133,7 @@ def test_zoo_pair_trains_one_iteration(config, t_trunk, t_depth, s_depth,
     torch.manual_seed(0)
     cfg = Config.fromfile(osp.join(ZOO, config))
     # the teacher checkpoint is the zoo's own for the teacher's config
-    assert cfg.model.teacher.startswith('mmdet::faster_rcnn/')
+    assert cfg.model.teacher.startswith('mmdet::')
     assert cfg.model.teacher_ckpt == zoo_checkpoint_url(cfg.model.teacher)
     root = str(tmp_path / 'data') + '/'
     write_coco(root, CocoDataset.METAINFO['classes'])
@@ -131,9 +154,14 @@ def test_zoo_pair_trains_one_iteration(config, t_trunk, t_depth, s_depth,
         for key, value in runner.message_hub.log_scalars.items()
         if key.startswith('train/')
     }
-    for term in TERMS:
-        value = logged[f'distill.loss_{term}']
-        assert value == value and abs(value) != float('inf'), (term, value)
+    stages = model.student_roi.num_stages
+    keys = {f'distill.loss_{term}' for term in TERMS} | extra
+    if stages > 1:  # the RoI terms per stage (in extra)
+        keys -= {'distill.loss_rcn_kd', 'distill.loss_rcn_reg'}
+    assert keys <= set(logged), sorted(keys - set(logged))
+    for key in keys:
+        value = logged[key]
+        assert value == value and abs(value) != float('inf'), (key, value)
     assert logged['distill.loss_hint'] > 0
     assert runner.iter == 1
     assert osp.isfile(osp.join(cfg.work_dir, 'epoch_1.pth'))

@@ -139,7 +139,7 @@ def _teacher_forward(distiller, data, rois):
     samples = data['data_samples']
     feats = adapt.extract_feat(teacher, data['inputs'], samples)
     adapt.run(teacher.rpn_head, feats)
-    adapt.run_roi_head(teacher.roi_head, feats, rois, samples)
+    distiller.teacher_rcn(0, feats, rois, samples)
 
 
 def _student_rois(distiller, data):

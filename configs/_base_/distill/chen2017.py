@@ -62,6 +62,10 @@ distiller = dict(
         # instead); their scale follows the features' magnitude and size,
         # so gamma has to be chosen again with it, as above.
         hint=dict(type='HintAdaptLoss', p=2, loss_weight=0.5)),
+    # Beyond the paper, for students with a mask head (off here): mask_kd,
+    # the student's mask logits against the teacher's on the same positive
+    # RoIs (per-pixel sigmoid cross-entropy, rcn_terms.mask_distill_term);
+    # configs/kd/mask_rcnn_r18w32_r18w8_synthetic_mask_kd.py switches it on.
     # The hint: conv5 of both trunks (C4 style: the only level of
     # extract_feat; the paper's hint and guided layers). FPN pairs override
     # it with one (student level, teacher level) pair per level.

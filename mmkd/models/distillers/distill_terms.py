@@ -6,7 +6,7 @@ calls them in order so its ``loss()`` reads top to bottom.
 """
 import copy
 import math
-from typing import Dict, List, Optional, Sequence, Union
+from typing import List, Optional, Sequence, Union
 
 import torch
 from mmdet.models.utils import multi_apply
@@ -18,10 +18,11 @@ from mmkd.registry import MODELS
 from mmkd.utils.errors import ConfigError
 from .diagnostics import bound_active, teacher_cls_stats
 
-# The five terms a distiller can train; which of them are on, and with which
-# weights, is what the config's ``distill_losses`` lists (the paper's are in
-# configs/_base_/distill/chen2017.py).
-TERM_NAMES = ('rpn_kd', 'rpn_reg', 'rcn_kd', 'rcn_reg', 'hint')
+# The terms a distiller can train; which of them are on, and with which
+# weights, is what the config's ``distill_losses`` lists (the paper's five
+# are in configs/_base_/distill/chen2017.py; mask_kd, for students with a
+# mask head, is beyond the paper: rcn_terms.py).
+TERM_NAMES = ('rpn_kd', 'rpn_reg', 'rcn_kd', 'rcn_reg', 'hint', 'mask_kd')
 
 
 def build_distill_losses(cfgs: Optional[dict], *,
@@ -66,6 +67,12 @@ def build_distill_losses(cfgs: Optional[dict], *,
                     f"{'sigmoid' if rpn_sigmoid else 'softmax'} "
                     'classification; remove use_sigmoid from rpn_kd')
             cfg['use_sigmoid'] = rpn_sigmoid
+        if name == 'mask_kd':  # per-pixel binary masks
+            if not cfg.setdefault('use_sigmoid', True):
+                raise ConfigError(
+                    'TwoStageDistiller: distill_losses.mask_kd.use_sigmoid='
+                    'False, but mask logits are per-pixel sigmoids; remove '
+                    'use_sigmoid from mask_kd')
         try:
             losses[name] = MODELS.build(cfg)
         except ConfigError as exc:  # a value out of its range
@@ -249,65 +256,4 @@ def rpn_distill_terms(losses: nn.ModuleDict,
             diag['diag.rpn_bound_active'] = bound_active(
                 s_reg[pos], t_reg[pos], bbox_targets[pos], bbox_weights[pos],
                 getattr(losses['rpn_reg'], 'margin', 0.0))
-    return out
-
-
-def _gt_class_deltas(bbox_head: nn.Module, bbox_pred: Tensor, rois: Tensor,
-                     labels: Tensor, pos: Tensor) -> Tensor:
-    """The positives' deltas of their ground-truth class, as MMDetection's
-    ``BBoxHead.loss`` picks them (decoded when the head regresses boxes)."""
-    if bbox_head.reg_decoded_bbox:
-        bbox_pred = get_box_tensor(
-            bbox_head.bbox_coder.decode(rois[:, 1:], bbox_pred))
-    if bbox_head.reg_class_agnostic:
-        return bbox_pred.view(bbox_pred.size(0), -1)[pos]
-    return bbox_pred.view(bbox_pred.size(0), bbox_head.num_classes,
-                          -1)[pos, labels[pos]]
-
-
-def rcn_distill_terms(losses: nn.ModuleDict,
-                      bbox_head: nn.Module,
-                      s_out: Dict[str, Tensor],
-                      t_out: Dict[str, Tensor],
-                      rois: Tensor,
-                      targets: tuple,
-                      *,
-                      soft_weight: float,
-                      diag: Optional[dict] = None) -> dict:
-    """RoI-head KD on every sampled RoI and bounded regression on positives.
-
-    ``s_out`` / ``t_out`` hold ``cls_score`` ``(num_rois, num_classes + 1)``
-    and ``bbox_pred`` of the student and the teacher on the same ``rois``;
-    ``diag`` is filled with the ``diag.*`` statistics when given.
-    """
-    labels, label_weights, bbox_targets, bbox_weights = targets
-    out = {}
-    if 'rcn_kd' in losses:
-        avg_factor = max(float((label_weights > 0).sum()), 1.0)
-        out['distill.loss_rcn_kd'] = soft_weight * losses['rcn_kd'](
-            s_out['cls_score'],
-            t_out['cls_score'],
-            weight=label_weights,
-            avg_factor=avg_factor)
-        if diag is not None:
-            sampled = label_weights > 0
-            stats = teacher_cls_stats(
-                t_out['cls_score'][sampled], labels[sampled], sigmoid=False)
-            diag.update({f'diag.t_rcn_{k}': v for k, v in stats.items()})
-    if 'rcn_reg' in losses:
-        pos = (labels >= 0) & (labels < bbox_head.num_classes)
-        s_reg = _gt_class_deltas(bbox_head, s_out['bbox_pred'], rois, labels,
-                                 pos)
-        t_reg = _gt_class_deltas(bbox_head, t_out['bbox_pred'], rois, labels,
-                                 pos)
-        out['distill.loss_rcn_reg'] = losses['rcn_reg'](
-            s_reg,
-            t_reg,
-            bbox_targets[pos],
-            weight=bbox_weights[pos],
-            avg_factor=bbox_targets.size(0))
-        if diag is not None:
-            diag['diag.rcn_bound_active'] = bound_active(
-                s_reg, t_reg, bbox_targets[pos], bbox_weights[pos],
-                getattr(losses['rcn_reg'], 'margin', 0.0))
     return out

@@ -22,6 +22,8 @@ from mmkd.engine.checkpoint import (check_state_dict, checkpoint_state_dict,
 from mmkd.registry import MODELS
 from mmkd.utils.config_paths import is_url, load_config_file
 from mmkd.utils.errors import ConfigError, MissingFileError
+from .roi_seams import roi_seam, stage_teachers
+from .roi_seams.pairing import check_coding
 
 
 def teacher_config(teacher: Union[str, dict]) -> ConfigDict:
@@ -124,94 +126,42 @@ def check_teacher_source(ckpt: Optional[str], random_teacher: bool) -> None:
 
 
 def check_pairing(student: nn.Module, teacher: nn.Module, *, terms: set,
-                  input_scale: float) -> None:
+                  input_scale: float) -> tuple:
     """Checks that need both detectors built, for the enabled ``terms``;
-    raise ``ConfigError`` (a ``ValueError``) naming both values."""
+    raise ``ConfigError`` (a ``ValueError``) naming both values.
+
+    Returns:
+        tuple: the student's and the teacher's RoI-head seams and, per
+        student stage, its ``StageTeacher`` (or None).
+    """
     for name, det in (('student', student), ('teacher', teacher)):
-        if not (getattr(det, 'with_rpn', False)
-                and getattr(det, 'with_roi_head', False)):
-            raise ConfigError(
-                f'TwoStageDistiller: the {name} ({type(det).__name__}) needs '
-                'an RPN and a RoI head (a two-stage detector such as '
-                'FasterRCNN)')
-    _check_driven_heads(student.roi_head)
-    s_head, t_head = student.roi_head.bbox_head, teacher.roi_head.bbox_head
-    if terms & {'rcn_kd', 'rcn_reg'}:
-        _same('roi_head.bbox_head.num_classes (same dataset classes)',
-              s_head.num_classes, t_head.num_classes, 'rcn_kd/rcn_reg')
+        check_two_stage(name, det)
+    s_roi = roi_seam(student.roi_head, 'student')
+    t_roi = roi_seam(teacher.roi_head, 'teacher')
+    plans = stage_teachers(s_roi, t_roi, terms)
     if terms & {'rpn_kd', 'rpn_reg'}:
         _check_anchors(student.rpn_head, teacher.rpn_head, input_scale)
     if 'rpn_reg' in terms:
-        _check_coding('rpn_head', student.rpn_head, teacher.rpn_head,
-                      'rpn_reg')
-    if 'rcn_kd' in terms:
-        for name, head in (('student', s_head), ('teacher', t_head)):
-            if _sigmoid_cls(head):
-                raise ConfigError(
-                    f"TwoStageDistiller: the {name}'s RoI head classifies "
-                    'with sigmoids (roi_head.bbox_head.loss_cls.use_sigmoid='
-                    'True), but rcn_kd is a softmax over num_classes + 1 '
-                    'columns; use a softmax classifier or disable '
-                    'distill_losses.rcn_kd')
-    if 'rcn_reg' in terms:
-        _check_coding('roi_head.bbox_head', s_head, t_head, 'rcn_reg')
-        _same('roi_head.bbox_head.reg_class_agnostic',
-              s_head.reg_class_agnostic, t_head.reg_class_agnostic, 'rcn_reg')
+        check_coding('rpn_head', student.rpn_head, teacher.rpn_head, 'rpn_reg')
+    return s_roi, t_roi, plans
 
 
-def _same(key: str, student, teacher, terms: str) -> None:
-    if student != teacher:
+def check_two_stage(name: str, det: nn.Module) -> None:
+    """An RPN of MMDetection's anchor-based kind and a RoI head."""
+    from mmdet.models.dense_heads import RPNHead
+    if not (getattr(det, 'with_rpn', False)
+            and getattr(det, 'with_roi_head', False)):
         raise ConfigError(
-            f'TwoStageDistiller: student and teacher differ in {key}: '
-            f'student {student!r}, teacher {teacher!r}; the distillation '
-            f'terms compare their outputs in the student\'s units, so give '
-            f'both the same {key.split(" ")[0]} or disable '
-            f'distill_losses.{terms}')
-
-
-def _coder(head: nn.Module) -> tuple:
-    """A bbox coder's type, target means and stds."""
-    coder = head.bbox_coder
-    means, stds = getattr(coder, 'means', None), getattr(coder, 'stds', None)
-    return (type(coder).__name__,
-            None if means is None else tuple(float(m) for m in means),
-            None if stds is None else tuple(float(s) for s in stds))
-
-
-def _check_coding(prefix: str, s_head: nn.Module, t_head: nn.Module,
-                  term: str) -> None:
-    """The bounded regression compares the two heads' deltas with the
-    student's targets: they must encode boxes the same way."""
-    _same(f'{prefix}.bbox_coder (type, target_means, target_stds)',
-          _coder(s_head), _coder(t_head), term)
-    _same(f'{prefix}.reg_decoded_bbox', bool(s_head.reg_decoded_bbox),
-          bool(t_head.reg_decoded_bbox), term)
-
-
-def _sigmoid_cls(bbox_head: nn.Module) -> bool:
-    loss_cls = getattr(bbox_head, 'loss_cls', None)
-    return bool(getattr(loss_cls, 'use_sigmoid', False)) or bool(
-        getattr(bbox_head, 'custom_cls_channels', False))
-
-
-def _check_driven_heads(roi_head: nn.Module) -> None:
-    """The distiller trains the student's RPN and bbox branch only: any
-    other head would silently lose its losses, so it is refused."""
-    extra = [
-        name for name in ('mask_head', 'mask_roi_extractor', 'semantic_head',
-                          'mask_iou_head', 'keypoint_head')
-        if getattr(roi_head, name, None) is not None
-    ]
-    if extra or not isinstance(roi_head.bbox_head, nn.Module) or isinstance(
-            roi_head.bbox_head, nn.ModuleList):
-        what = ', '.join(extra) or (
-            f'{type(roi_head).__name__} with one bbox head per stage')
+            f'TwoStageDistiller: the {name} ({type(det).__name__}) needs '
+            'an RPN and a RoI head (a two-stage detector such as '
+            'FasterRCNN): one-stage detectors have no RoIs for the '
+            "teacher's RoI head to score")
+    if not isinstance(det.rpn_head, RPNHead):
         raise ConfigError(
-            f"TwoStageDistiller: the student's roi_head has {what}, which "
-            'the distiller does not train (it drives the RPN and a single '
-            'bbox head, as Faster R-CNN); its losses would be lost. Distil '
-            'a Faster R-CNN student (remove the extra heads), or train this '
-            'detector without distillation')
+            f"TwoStageDistiller: the {name}'s rpn_head is a "
+            f'{type(det.rpn_head).__name__}, which cannot be distilled: the '
+            "RPN terms and the student's proposals need MMDetection's "
+            'anchor-based RPNHead (Faster, Mask and Cascade R-CNN have one)')
 
 
 def _check_anchors(s_head: nn.Module, t_head: nn.Module,

@@ -18,7 +18,7 @@ teacher / student size ratio.
 Everything the teacher returns is float32, whatever precision it ran in.
 """
 import math
-from typing import Optional, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import torch
 from torch import Tensor, nn
@@ -186,20 +186,30 @@ class TeacherInput:
         return self.run(teacher.extract_feat,
                         self.images(batch_inputs, batch_data_samples))
 
-    def run_roi_head(self,
-                     roi_head: nn.Module,
-                     feats: Tuple[Tensor],
-                     rois: Tensor,
-                     batch_data_samples: Optional[Sequence] = None) -> dict:
-        """The teacher's RoI head on the student's RoIs, each scaled by its
-        image's teacher / student size ratio."""
+    def rois(self,
+             rois: Tensor,
+             batch_data_samples: Optional[Sequence] = None) -> Tensor:
+        """The student's ``(n, 5)`` RoIs on the teacher's image: each scaled
+        by its image's teacher / student size ratio."""
         scales = self.roi_scales(
             batch_data_samples,
             int(rois[:, 0].max().item()) + 1 if len(rois) else 1, rois.device)
-        if not bool((scales == 1).all()):
-            factor = scales[rois[:, 0].long()].repeat(1, 2).to(rois.dtype)
-            rois = torch.cat([rois[:, :1], rois[:, 1:] * factor], dim=1)
-        return self.run(roi_head._bbox_forward, feats, rois)
+        if bool((scales == 1).all()):
+            return rois
+        factor = scales[rois[:, 0].long()].repeat(1, 2).to(rois.dtype)
+        return torch.cat([rois[:, :1], rois[:, 1:] * factor], dim=1)
+
+    def metas(self, batch_data_samples: Sequence) -> List[dict]:
+        """Each image's ``img_shape`` on the teacher's image (the bounds of
+        the boxes a cascade teacher regresses)."""
+        scales = self.roi_scales(batch_data_samples, len(batch_data_samples),
+                                 torch.device('cpu')).tolist()
+        return [
+            dict(
+                img_shape=(round(s.metainfo['img_shape'][0] * sy),
+                           round(s.metainfo['img_shape'][1] * sx)))
+            for s, (sx, sy) in zip(batch_data_samples, scales)
+        ]
 
 
 def _to_float(out):

@@ -8,10 +8,12 @@ The student's objective (paper, Eq. 1-6)::
 
 applied to the RPN (per anchor, on the student's anchor targets and
 sampling) and to the RoI head (per RoI, the teacher's RoI head running on
-the student's sampled RoIs so that the rows line up).
+the student's sampled RoIs so that the rows line up), stage by stage for a
+cascade (``roi_seams``: what each RoI-head family does, and which teacher
+stage teaches which student stage).
 """
 import logging
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 from mmdet.models.utils import unpack_gt_instances
@@ -26,12 +28,15 @@ from mmkd.utils.errors import ConfigError
 from .base import DistillerBase
 from .diagnostics import gradient_norms
 from .distill_terms import (build_adapters, build_distill_losses,
-                            check_hint_channels, image_mask, rcn_distill_terms,
-                            rpn_distill_terms, rpn_hard_losses)
+                            check_hint_channels, image_mask, rpn_distill_terms,
+                            rpn_hard_losses)
+from .rcn_terms import mask_distill_term, rcn_distill_terms
+from .roi_seams import RoIHeadSeam, roi_seam
 from .targets import anchor_targets, class_agnostic
-from .teacher import (build_teacher, check_pairing, teacher_classes,
-                      teacher_fingerprint)
+from .teacher import (build_teacher, check_pairing, check_two_stage,
+                      teacher_classes, teacher_fingerprint)
 from .teacher_input import TeacherInput
+from .teacher_rcn import teacher_boxes, teacher_masks
 
 
 @MODELS.register_module()
@@ -39,9 +44,9 @@ class TwoStageDistiller(DistillerBase):
     """Trains a two-stage ``student`` detector with a frozen ``teacher``.
 
     Args:
-        student (dict): the student detector config (e.g. ``FasterRCNN``);
-            its RPN and single bbox head are trained (a mask head or other
-            heads are refused: their losses would be lost).
+        student (dict): the student detector config: a Faster R-CNN, Mask
+            R-CNN or Cascade R-CNN (Mask), whose every loss is trained (other
+            RoI-head families are refused, see ``roi_seams``).
         teacher (dict | str): the teacher detector config, or a path to a
             config file whose ``model`` is the teacher (its dataset's class
             names are then checked against the training set's).
@@ -58,9 +63,12 @@ class TwoStageDistiller(DistillerBase):
             a student that is used: the run's log says so. The tools never
             set it. Defaults to False.
         distill_losses (dict): the terms to train, among ``rpn_kd``,
-            ``rpn_reg``, ``rcn_kd``, ``rcn_reg`` and ``hint``, each a loss
-            config; a term that is absent or ``None`` is off (the paper's
-            five are in ``configs/_base_/distill/chen2017.py``). Required.
+            ``rpn_reg``, ``rcn_kd``, ``rcn_reg``, ``hint`` and ``mask_kd``
+            (mask heads, beyond the paper: ``rcn_terms.mask_distill_term``),
+            each a loss config; a term that is absent or ``None`` is off
+            (the paper's five are in ``configs/_base_/distill/chen2017.py``).
+            A cascade student's RoI terms are per stage, weighted like its
+            own losses by its ``stage_loss_weights``. Required.
         hint_levels (sequence of (int, int)): pairs of (student level,
             teacher level) of ``extract_feat`` outputs used for hints.
         adapters (dict | list, optional): ``HintAdapter`` configs, one per
@@ -142,6 +150,7 @@ class TwoStageDistiller(DistillerBase):
 
     def _build(self, student, data_preprocessor, distill_losses, adapters):
         self.student = MODELS.build(student)
+        check_two_stage('student', self.student)  # before its RPN is read
         self.data_preprocessor = (
             MODELS.build(data_preprocessor)
             if data_preprocessor else self.student.data_preprocessor)
@@ -173,7 +182,8 @@ class TwoStageDistiller(DistillerBase):
             self.teacher.data_preprocessor,
             scale=input_scale,
             autocast=autocast)
-        check_pairing(
+        # which teacher stage teaches which student stage (roi_seams)
+        _, _, self.stage_teachers = check_pairing(
             self.student,
             self.teacher,
             terms=set(self.distill_losses),
@@ -181,7 +191,7 @@ class TwoStageDistiller(DistillerBase):
         if self._uses('hint'):
             check_hint_channels(self.student, self.teacher, self.adapters,
                                 self.hint_levels, self.teacher_input)
-        if self._uses('rcn_kd', 'rcn_reg'):
+        if self._uses('rcn_kd', 'rcn_reg', 'mask_kd'):
             self.teacher_classes = teacher_classes(teacher)
         if teacher_ckpt is not None:
             self.teacher_record = dict(
@@ -190,6 +200,16 @@ class TwoStageDistiller(DistillerBase):
 
     def _uses(self, *names: str) -> bool:
         return any(name in self.distill_losses for name in names)
+
+    # Built when asked (a few attribute lookups): a seam holds its RoI head,
+    # and a deep copy of the distiller must not copy the teacher's.
+    @property
+    def student_roi(self) -> RoIHeadSeam:
+        return roi_seam(self.student.roi_head, 'student')
+
+    @property
+    def teacher_roi(self) -> RoIHeadSeam:
+        return roi_seam(self.teacher.roi_head, 'teacher')
 
     # ------------------------------------------------------------ training
     def loss(self, batch_inputs: Tensor,
@@ -213,21 +233,26 @@ class TwoStageDistiller(DistillerBase):
         rpn_losses, proposals = self._rpn_step(s_feats, t_feats, rpn_samples,
                                                diag)
         losses.update(rpn_losses)
-        # 3. assign and sample the proposals once, with the student's sampler.
-        sampling_results = self._sample_rois(s_feats, proposals,
-                                             batch_data_samples)
-        # 4-5. student RoI head, teacher RoI head on the same RoIs; losses.
-        losses.update(
-            self._rcn_step(s_feats, t_feats, sampling_results,
-                           batch_data_samples, diag))
+        # 3-5. the RoI head stage by stage (one stage but for a cascade):
+        # the stage's RoIs sampled once, with the student's sampler, from
+        # the proposals (a cascade's later stages: the previous stage's
+        # refined boxes); student and teacher heads on the same RoIs; the
+        # student's own losses (mask included) and the RoI terms.
+        for stage in range(self.student_roi.num_stages):
+            stage_losses, proposals = self._rcn_stage(stage, s_feats, t_feats,
+                                                      proposals,
+                                                      batch_data_samples, diag)
+            losses.update(stage_losses)
+            if proposals is None:  # the last stage, or nothing to refine
+                break
         # 5. hints between adapted student features and teacher features.
         if self._uses('hint'):
             losses['distill.loss_hint'] = self._hint_losses(
                 s_feats, t_feats, batch_data_samples)
         if ramp < 1.0:  # the KD terms are ramped through mu above
-            for key in ('distill.loss_rpn_reg', 'distill.loss_rcn_reg',
-                        'distill.loss_hint'):
-                if key in losses:
+            for key in losses:
+                if key.startswith(
+                        'distill.') and not key.endswith(_RAMPED_THROUGH_MU):
                     losses[key] = _scaled(losses[key], ramp)
         # 6. optional statistics of what the terms see (diagnostics.py).
         if diag is not None:
@@ -272,49 +297,79 @@ class TwoStageDistiller(DistillerBase):
             s_cls, s_reg, batch_img_metas=metas, cfg=proposal_cfg)
         return losses, proposals
 
-    def _sample_rois(self, s_feats: Tuple[Tensor], proposals: list,
-                     batch_data_samples: SampleList) -> list:
-        roi_head = self.student.roi_head
-        gts, gts_ignore, _ = unpack_gt_instances(batch_data_samples)
-        sampling_results = []
-        for i, props in enumerate(proposals):
-            props.priors = props.pop('bboxes')
-            assign = roi_head.bbox_assigner.assign(props, gts[i],
-                                                   gts_ignore[i])
-            sampling_results.append(
-                roi_head.bbox_sampler.sample(
-                    assign, props, gts[i],
-                    feats=[f[i][None] for f in s_feats]))
-        return sampling_results
-
-    def _rcn_step(self, s_feats: Tuple[Tensor], t_feats: Tuple[Tensor],
-                  sampling_results: list, batch_data_samples: SampleList,
-                  diag: Optional[dict]) -> dict:
-        roi_head = self.student.roi_head
-        bbox_head = roi_head.bbox_head
-        rois = bbox2roi([res.priors for res in sampling_results])
-        s_out = roi_head._bbox_forward(s_feats, rois)
-        targets = bbox_head.get_targets(sampling_results, roi_head.train_cfg)
-        hard = bbox_head.loss(s_out['cls_score'], s_out['bbox_pred'], rois,
-                              *targets)
-        if 'rcn_kd' in self.distill_losses:
+    def _rcn_stage(self, stage: int, s_feats: Tuple[Tensor],
+                   t_feats: Tuple[Tensor], proposals: list,
+                   batch_data_samples: SampleList,
+                   diag: Optional[dict]) -> Tuple[dict, Optional[list]]:
+        """One stage of the RoI head: its losses (weighted by the stage's
+        loss weight) and the next stage's proposals (None after the last).
+        """
+        roi = self.student_roi
+        gts, gts_ignore, metas = unpack_gt_instances(batch_data_samples)
+        sampling = roi.sample(stage, s_feats, proposals, gts, gts_ignore)
+        rois = bbox2roi([res.priors for res in sampling])
+        s_out = roi.bbox_forward(stage, s_feats, rois)
+        targets = roi.bbox_targets(stage, sampling)
+        hard = roi.bbox_loss(stage, s_out, rois, targets)
+        t_out, t_head = self.teacher_rcn(stage, t_feats, rois,
+                                         batch_data_samples)
+        if 'cls_score' in t_out:  # mu: the hard share of the classification
             hard['loss_cls'] = hard['loss_cls'] * self._mu
-        losses = {f'student.{k}': v for k, v in hard.items()}
-        if self._uses('rcn_kd', 'rcn_reg'):
-            t_out = self.teacher_input.run_roi_head(self.teacher.roi_head,
-                                                    t_feats, rois,
-                                                    batch_data_samples)
-            losses.update(
-                rcn_distill_terms(
-                    self.distill_losses,
-                    bbox_head,
-                    s_out,
-                    t_out,
-                    rois,
-                    targets,
-                    soft_weight=1.0 - self._mu,
-                    diag=diag))
-        return losses
+        out = {f'student.{k}': v for k, v in hard.items()}
+        stage_diag = {} if diag is not None else None
+        out.update(
+            rcn_distill_terms(
+                self.distill_losses, (roi.bbox_head(stage), t_head),
+                s_out,
+                t_out,
+                rois,
+                targets,
+                soft_weight=1.0 - self._mu,
+                diag=stage_diag))
+        if roi.with_mask:
+            out.update(
+                self._mask_terms(stage, s_feats, t_feats, sampling, s_out, gts,
+                                 batch_data_samples))
+        weight, n = roi.stage_weight(stage), roi.num_stages
+        if diag is not None:
+            diag.update({
+                _stage_key(k, stage, n): v
+                for k, v in stage_diag.items()
+            })
+        out = {
+            _stage_key(key, stage, n):
+            _scaled(value, weight) if 'loss' in key and weight != 1 else value
+            for key, value in out.items()
+        }
+        return out, roi.refine(stage, sampling, s_out, rois, targets, metas)
+
+    def teacher_rcn(self, stage: int, t_feats: Tuple[Tensor], rois: Tensor,
+                    batch_data_samples: SampleList) -> Tuple[dict, Any]:
+        """The teacher's ``cls_score`` and ``bbox_pred`` on the student's
+        stage-``stage`` RoIs, and its box head (``teacher_rcn.py``)."""
+        return teacher_boxes(self.teacher_roi, self.stage_teachers[stage],
+                             self.teacher_input, t_feats, rois,
+                             batch_data_samples)
+
+    def _mask_terms(self, stage: int, s_feats: Tuple[Tensor],
+                    t_feats: Tuple[Tensor], sampling: list, s_out: dict,
+                    gts: list, batch_data_samples: SampleList) -> dict:
+        """The student's mask loss on its sampled positives and, where the
+        stage has a mask teacher, the mask distillation term."""
+        roi, plan = self.student_roi, self.stage_teachers[stage]
+        loss_mask, s_masks = roi.mask_loss(stage, s_feats, sampling, s_out,
+                                           gts)
+        out = {f'student.{k}': v for k, v in loss_mask.items()}
+        if plan is None or plan.mask is None:
+            return out
+        t_masks = teacher_masks(self.teacher_roi, plan, self.teacher_input,
+                                t_feats,
+                                bbox2roi([res.pos_priors for res in sampling]),
+                                batch_data_samples)
+        labels = torch.cat([res.pos_gt_labels for res in sampling])
+        out['distill.loss_mask_kd'] = mask_distill_term(
+            self.distill_losses['mask_kd'], s_masks, t_masks, labels)
+        return out
 
     def _hint_losses(self, s_feats: Tuple[Tensor], t_feats: Tuple[Tensor],
                      batch_data_samples: SampleList) -> List[Tensor]:
@@ -328,6 +383,19 @@ class TwoStageDistiller(DistillerBase):
                 weight=image_mask(t_feats[t_idx], batch_data_samples))
             for (s_idx, t_idx), adapter in zip(self.hint_levels, self.adapters)
         ]
+
+
+# Terms the warm-up ramps through mu (their soft share), not by scaling.
+_RAMPED_THROUGH_MU = ('loss_rpn_kd', 'loss_rcn_kd')
+
+
+def _stage_key(key: str, stage: int, num_stages: int) -> str:
+    """``student.loss_cls`` -> ``student.s1.loss_cls`` for stage 1 of a
+    cascade (MMDetection's ``s1.loss_cls``); unchanged for one stage."""
+    if num_stages == 1:
+        return key
+    group, name = key.split('.', 1)
+    return f'{group}.s{stage}.{name}'
 
 
 def _scaled(value, factor: float):

@@ -5,7 +5,9 @@
 
 1. Every row of the reproduction (``mmkd.demo.ablations.ROWS``): the row's
    distillation settings and ``--cfg-options`` on the tiny configs
-   (``tests/configs/tiny_kd.py``, ``tiny_frcnn.py`` for a plain detector),
+   (``tests/configs/tiny_kd.py`` with the tiny student and teacher of the
+   row's families, ``tiny_frcnn.py`` / ``tiny_mask_rcnn.py`` for a plain
+   detector),
    wrapped as ``tools/train.py --launcher pytorch`` wraps it on CPU
    (``MMDistributedDataParallel``, ``find_unused_parameters=False``), two
    training steps; records errors, parameters left without a gradient and
@@ -34,20 +36,37 @@ PAIR_KEYS = ('type', 'student', 'teacher', 'teacher_ckpt', 'adapters',
              'hint_levels', 'data_preprocessor', 'init_cfg')
 
 
+def tiny_detector(model: dict) -> str:
+    """The tiny config of a detector's family (Faster, Mask, Cascade R-CNN)
+    and width (teacher or student)."""
+    family = {
+        'MaskRCNN': 'tiny_mask_rcnn',
+        'CascadeRCNN': 'tiny_cascade_rcnn'
+    }.get(model['type'], 'tiny_frcnn')
+    teacher = model['backbone']['base_channels'] >= 32
+    return osp.join(ROOT, 'tests', 'configs',
+                    family + ('_teacher' if teacher else '') + '.py')
+
+
 def tiny_config(config: str, options: list):
     """The tiny equivalent of a row: its distillation settings (losses,
-    mu, ...) on the tiny pair, then the row's ``--cfg-options``."""
+    mu, ...) on the tiny pair of the row's families, then the row's
+    ``--cfg-options``."""
     from mmengine.config import Config, DictAction
 
-    from mmkd.models.distillers.export import is_distiller
+    from mmkd.models.distillers.export import is_distiller, teacher_model_cfg
     row_cfg = Config.fromfile(osp.join(ROOT, config))
     if not is_distiller(row_cfg.model):
-        cfg = Config.fromfile(TINY_DET)
+        cfg = Config.fromfile(tiny_detector(row_cfg.model))
     else:
         cfg = Config.fromfile(TINY_KD)
         for key, value in row_cfg.model.items():
             if key not in PAIR_KEYS:
                 cfg.model[key] = value
+        cfg.model.student = Config.fromfile(
+            tiny_detector(row_cfg.model.student)).model
+        cfg.model.teacher = tiny_detector(teacher_model_cfg(row_cfg.model))
+        cfg.model.teacher_ckpt = None
         cfg.model.random_teacher = True  # the mechanics, not the teacher
     cfg.merge_from_dict({
         key: DictAction._parse_iterable(value)
@@ -57,8 +76,11 @@ def tiny_config(config: str, options: list):
 
 
 def batch(seed: int) -> dict:
-    from mmkd.testing import demo_batch
-    return demo_batch(seed)
+    """Two 64 px images with boxes and masks (for Mask R-CNN rows)."""
+    from mmdet.testing import demo_mm_inputs
+    torch.manual_seed(seed)
+    return demo_mm_inputs(
+        2, [(3, 64, 64)] * 2, num_items=[3, 2], num_classes=6, with_mask=True)
 
 
 def wrapped(cfg):

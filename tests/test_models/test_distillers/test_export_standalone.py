@@ -16,7 +16,7 @@ from mmengine.registry import init_default_scope
 
 from mmkd.models.distillers.export import student_config
 from mmkd.registry import MODELS
-from mmkd.testing import ROOT, load_tool
+from mmkd.testing import ROOT, assert_same_detections, load_tool
 
 ZOO_R18 = osp.join(ROOT, 'configs', 'kd', 'zoo',
                    'frcnn_r50-fpn_r18-fpn_1x_coco.py')
@@ -130,15 +130,9 @@ def test_students_load_with_mmdetection_alone(tmp_path):
     assert loaded == ['FasterRCNN ResNet person', 'FasterRCNN ResNet disc']
     for i, ours in enumerate(expected):
         theirs = torch.load(str(tmp_path / f'results{i}.pth'))
-        # The same detections; the demo's student pools with mmkd's
-        # SeparableRoIAlign and its export with mmcv's RoIAlign, which
-        # agree to float rounding.
-        pred = ours[0].pred_instances
-        assert torch.equal(pred.labels, theirs[0]['labels']), STUDENTS[i]
-        for key in ('bboxes', 'scores'):
-            assert torch.allclose(
-                getattr(pred, key), theirs[0][key], rtol=0,
-                atol=1e-4), (STUDENTS[i], key)
+        # the demo's student pools with SeparableRoIAlign, its export
+        # with mmcv's RoIAlign
+        assert_same_detections(ours[0].pred_instances, theirs[0], STUDENTS[i])
 
 
 def _typed_dicts(node, path=''):

@@ -1,6 +1,7 @@
 """Teacher / student pairs whose outputs are not comparable are refused at
-build time with both values; a student head the distiller does not train is
-refused; class names and order are checked against the training set."""
+build time with both values; a RoI-head family the distiller does not
+drive is refused; class names and order are checked against the training
+set."""
 import copy
 
 import pytest
@@ -54,8 +55,6 @@ def _changed(path, value):
      r'\(0.1, 0.0, 0.0, 0.0\)'),
     ('roi_head.bbox_head.bbox_coder.target_stds', [0.2, 0.2, 0.2, 0.2],
      r'\(0.1, 0.1, 0.2, 0.2\).*\(0.2, 0.2, 0.2, 0.2\)'),
-    ('roi_head.bbox_head.reg_class_agnostic', True,
-     'reg_class_agnostic: student False, teacher True'),
     ('roi_head.bbox_head.reg_decoded_bbox', True,
      'roi_head.bbox_head.reg_decoded_bbox: student False, teacher True'),
     ('rpn_head.reg_decoded_bbox', True,
@@ -71,7 +70,8 @@ def test_encoding_mismatches_are_refused_with_both_values(
 
 @pytest.mark.parametrize('path, value, term', [
     ('rpn_head.bbox_coder.target_stds', [0.5, 0.5, 1.0, 1.0], 'rpn_reg'),
-    ('roi_head.bbox_head.reg_class_agnostic', True, 'rcn_reg'),
+    ('roi_head.bbox_head.bbox_coder.target_stds', [0.2, 0.2, 0.2, 0.2
+                                                   ], 'rcn_reg'),
     ('roi_head.bbox_head.loss_cls.use_sigmoid', True, 'rcn_kd'),
 ])
 def test_a_mismatch_that_no_enabled_term_reads_is_accepted(path, value, term):
@@ -84,11 +84,28 @@ def test_a_mismatch_that_no_enabled_term_reads_is_accepted(path, value, term):
         })
 
 
-def test_a_student_mask_head_is_refused():
+def test_a_student_mask_head_is_trained_and_other_families_refused():
+    """A Mask R-CNN student builds (its mask head trains on its own loss);
+    a RoI head whose training the distiller would bypass is refused with
+    the family and the reason."""
     student = copy.deepcopy(KD.student)
     student.type = 'MaskRCNN'
     student.roi_head.update(copy.deepcopy(MASK_HEAD))
-    with pytest.raises(ValueError, match="roi_head has mask_head.*lost"):
+    assert _build(student=student).student_roi.with_mask
+    student.roi_head.type = 'MaskScoringRoIHead'
+    student.roi_head.mask_iou_head = dict(
+        type='MaskIoUHead',
+        num_convs=1,
+        num_fcs=1,
+        roi_feat_size=14,
+        in_channels=16,
+        conv_out_channels=16,
+        fc_out_channels=16,
+        num_classes=6)
+    with pytest.raises(
+            ValueError,
+            match="student's roi_head is a MaskScoringRoIHead, which cannot "
+            "be distilled: its mask IoU head trains on"):
         _build(student=student)
 
 

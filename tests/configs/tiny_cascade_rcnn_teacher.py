@@ -1,0 +1,12 @@
+# The tiny Cascade R-CNN teacher: tiny_cascade_rcnn.py twice as wide.
+_base_ = ['./tiny_cascade_rcnn.py']
+model = dict(
+    backbone=dict(base_channels=16),
+    neck=dict(in_channels=[16, 32, 64, 128], out_channels=32),
+    rpn_head=dict(in_channels=32, feat_channels=32),
+    roi_head=dict(
+        bbox_roi_extractor=dict(out_channels=32),
+        bbox_head=[
+            dict(head, in_channels=32, fc_out_channels=64)
+            for head in _base_.model.roi_head.bbox_head
+        ]))
