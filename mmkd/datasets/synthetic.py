@@ -26,8 +26,10 @@ pixel (so masks never overlap). The masks use no random draws: images
 and boxes are those of the generator without masks.
 """
 import json
+import multiprocessing
 import os
 import os.path as osp
+from concurrent.futures import ProcessPoolExecutor
 
 import cv2
 import numpy as np
@@ -262,21 +264,34 @@ def _rle(pixels):
         counts=rle['counts'].decode('ascii'))
 
 
-def _write_split(out_dir, split, split_id, cfg):
-    """Render one split's images and write its COCO annotation file."""
+def _render_file(job):
+    """Render image ``i`` of a split from its own random stream and write
+    it: ``(file name, (H, W), objects)``."""
+    out_dir, split, split_id, cfg, i = job
+    rng = np.random.default_rng([cfg['seed'], split_id, i])
+    img, objects = render_image(rng, cfg)
+    name = f'{i:06d}.png'
+    cv2.imwrite(osp.join(out_dir, split, name), img)
+    return name, img.shape[:2], objects
+
+
+def _write_split(out_dir, split, split_id, cfg, workers=1):
+    """Render one split's images (``workers`` processes at once; every
+    image has its own random stream, so the files do not depend on it)
+    and write its COCO annotation file."""
     os.makedirs(osp.join(out_dir, split), exist_ok=True)
+    jobs = [(out_dir, split, split_id, cfg, i)
+            for i in range(cfg[f'num_{split}'])]
+    if workers > 1 and len(jobs) > 1:
+        context = multiprocessing.get_context('fork')
+        with ProcessPoolExecutor(workers, mp_context=context) as pool:
+            rendered = list(pool.map(_render_file, jobs, chunksize=32))
+    else:
+        rendered = [_render_file(job) for job in jobs]
     images, anns = [], []
-    for i in range(cfg[f'num_{split}']):
-        rng = np.random.default_rng([cfg['seed'], split_id, i])
-        img, objects = render_image(rng, cfg)
-        name = f'{i:06d}.png'
-        cv2.imwrite(osp.join(out_dir, split, name), img)
+    for i, (name, (height, width), objects) in enumerate(rendered):
         images.append(
-            dict(
-                id=i + 1,
-                file_name=name,
-                height=img.shape[0],
-                width=img.shape[1]))
+            dict(id=i + 1, file_name=name, height=height, width=width))
         anns += [
             dict(id=len(anns) + j + 1, image_id=i + 1, iscrowd=0, **obj)
             for j, obj in enumerate(objects)
@@ -316,6 +331,7 @@ def generate_synthetic_coco(out_dir,
                             max_objects=6,
                             min_visible=0.4,
                             max_overlap=0.5,
+                            workers=1,
                             verbose=False):
     """Write the synthetic dataset in COCO format.
 
@@ -334,13 +350,15 @@ def generate_synthetic_coco(out_dir,
         max_objects (int): Most objects drawn per image (at least 1).
         min_visible (float): Least visible fraction to annotate an object.
         max_overlap (float): Most overlap of two boxes (of the smaller).
+        workers (int): Processes rendering at once; the files are the same
+            for any number.
         verbose (bool): Print progress.
 
     Returns:
         dict: Per split ``images``, ``annotations``, ``class_counts``.
     """
     settings = {k: v for k, v in locals().items() if k != 'out_dir'}
-    del settings['verbose']
+    del settings['verbose'], settings['workers']
     settings.update(
         img_size=[int(v) for v in img_size], version=GENERATOR_VERSION)
     cfg = dict(settings, max_size=max_size or min(img_size) * 3 / 8)
@@ -350,7 +368,7 @@ def generate_synthetic_coco(out_dir,
     os.makedirs(osp.join(out_dir, 'annotations'), exist_ok=True)
     summary = {}
     for split_id, split in enumerate(SPLITS):
-        summary[split] = _write_split(out_dir, split, split_id, cfg)
+        summary[split] = _write_split(out_dir, split, split_id, cfg, workers)
         if verbose:
             print(f'{split}: {summary[split]}', flush=True)
     with open(osp.join(out_dir, 'settings.json'), 'w') as f:

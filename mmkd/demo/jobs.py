@@ -13,6 +13,8 @@ import time
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from typing import Callable, Dict, NamedTuple, Optional, Sequence
 
+from mmkd.utils.cpus import cpu_count
+
 
 class Job(NamedTuple):
     """``fn(env, log)`` runs the job: ``env`` holds the thread count for
@@ -21,13 +23,6 @@ class Job(NamedTuple):
     name: str
     fn: Callable[[Optional[dict], Optional[str]], object]
     after: Sequence[str] = ()
-
-
-def cpu_count() -> int:
-    """The CPUs this process may use."""
-    if hasattr(os, 'sched_getaffinity'):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
 
 
 def thread_env(workers: int) -> Optional[dict]:

@@ -24,7 +24,8 @@ import subprocess
 import sys
 import time
 
-from .jobs import Job, cpu_count, run_jobs
+from mmkd.utils.cpus import cpu_count
+from .jobs import Job, run_jobs
 from .report import (collect_run, draw_side_by_side, measure_speed,
                      plot_curves, write_report)
 

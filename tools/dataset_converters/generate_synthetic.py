@@ -22,6 +22,7 @@ import tempfile
 import time
 
 from mmkd.datasets import synthetic
+from mmkd.utils.cpus import cpu_count
 from mmkd.utils.errors import exit_on_user_error
 from mmkd.utils.output_paths import check_output
 
@@ -66,6 +67,13 @@ def parse_args(argv=None):
         metavar=('H', 'W'),
         default=list(DEFAULTS['img_size'].default),
         help='image height and width (default: %(default)s)')
+    parser.add_argument(
+        '--workers',
+        type=int,
+        default=cpu_count(),
+        help='processes rendering images at once (default: the CPUs this '
+        'process may use, %(default)s); the files are the same for any '
+        'number')
     parser.add_argument(
         '--force',
         action='store_true',
@@ -130,7 +138,7 @@ def main(argv=None):
     try:
         start = time.perf_counter()
         summary = synthetic.generate_synthetic_coco(
-            tmp, verbose=True, **kwargs)
+            tmp, verbose=True, workers=max(1, args.workers), **kwargs)
         replace_dir(tmp, out)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
