@@ -11,7 +11,7 @@ sampling) and to the RoI head (per RoI, the teacher's RoI head running on
 the student's sampled RoIs so that the rows line up).
 """
 import logging
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Dict, Optional, Sequence, Tuple, Union
 
 import torch
 from mmdet.models.utils import unpack_gt_instances
@@ -25,8 +25,9 @@ from mmkd.registry import MODELS
 from mmkd.utils.errors import ConfigError
 from .base import DistillerBase
 from .diagnostics import gradient_norms
-from .distill_terms import (build_adapters, build_distill_losses,
-                            check_hint_channels, image_mask, rcn_distill_terms,
+from .distill_terms import (FEATURE_TERMS, build_adapters,
+                            build_distill_losses, check_hint_channels,
+                            feature_distill_terms, rcn_distill_terms,
                             rpn_distill_terms, rpn_hard_losses)
 from .targets import anchor_targets, class_agnostic
 from .teacher import (build_teacher, check_pairing, teacher_classes,
@@ -50,15 +51,19 @@ class TwoStageDistiller(DistillerBase):
             distiller's checkpoints, and ``--resume`` warns when they
             changed. ``None`` only for tests: the teacher stays random.
         distill_losses (dict): the terms to train, among ``rpn_kd``,
-            ``rpn_reg``, ``rcn_kd``, ``rcn_reg`` and ``hint``, each a loss
-            config; a term that is absent or ``None`` is off (the paper's
-            five are in ``configs/_base_/distill/chen2017.py``). Required.
+            ``rpn_reg``, ``rcn_kd``, ``rcn_reg`` and the feature terms
+            ``hint``, ``pkd`` and ``cwd``, each a loss config; a term that
+            is absent or ``None`` is off (the paper's five are in
+            ``configs/_base_/distill/chen2017.py``, the later methods' in
+            ``fitnets.py``, ``pkd.py`` and ``cwd.py`` beside it). Required.
         hint_levels (sequence of (int, int)): pairs of (student level,
-            teacher level) of ``extract_feat`` outputs used for hints.
+            teacher level) of ``extract_feat`` outputs; every feature term
+            applies on every pair.
         adapters (dict | list, optional): ``HintAdapter`` configs, one per
-            hint level (or one dict for all), built only when the hint is
-            on. ``None`` (for a level, or for all) means no adaptation layer:
-            an ablation, since the paper finds the adapter important even
+            hint level (or one dict for all), built only when a feature
+            term is on; the terms of a level share its adapter. ``None``
+            (for a level, or for all) means no adaptation layer: an
+            ablation, since the paper finds the adapter important even
             where the channels already match.
         hard_weight (float): mu in [0, 1], the weight of the student's own
             (hard) classification losses; the soft term gets ``1 - mu``.
@@ -89,7 +94,7 @@ class TwoStageDistiller(DistillerBase):
             backward pass per term.
         distill_warmup_iters (int): ``N > 0`` ramps the distillation in
             linearly over the first ``N`` iterations: the regression and
-            hint terms are scaled by ``min(1, (iter + 1) / N)`` and the
+            feature terms are scaled by ``min(1, (iter + 1) / N)`` and the
             classification goes from the hard loss alone to ``mu`` hard +
             ``1 - mu`` soft. 0 (default) is the paper: full weights from
             the first iteration.
@@ -151,13 +156,13 @@ class TwoStageDistiller(DistillerBase):
         # would be parameters without gradients (in the optimizer, the
         # checkpoints, and an error for DDP's default wrapping).
         self.adapters = None
-        if self._uses('hint'):
+        if self._uses(*FEATURE_TERMS):
             with torch.random.fork_rng(devices=[]):  # see __init__
                 self.adapters = build_adapters(adapters, len(self.hint_levels))
         elif adapters:
             print_log(
-                'TwoStageDistiller: distill_losses.hint is off, so '
-                'model.adapters are not built',
+                'TwoStageDistiller: no feature term (hint, pkd, cwd) is on, '
+                'so model.adapters are not built',
                 logger='current',
                 level=logging.INFO)
 
@@ -176,9 +181,10 @@ class TwoStageDistiller(DistillerBase):
             self.teacher,
             terms=set(self.distill_losses),
             input_scale=input_scale)
-        if self._uses('hint'):
+        if self._uses(*FEATURE_TERMS):
             check_hint_channels(self.student, self.teacher, self.adapters,
-                                self.hint_levels, self.teacher_input)
+                                self.hint_levels, self.teacher_input,
+                                self.distill_losses)
         if self._uses('rcn_kd', 'rcn_reg'):
             self.teacher_classes = teacher_classes(teacher)
         if teacher_ckpt is not None:
@@ -218,13 +224,16 @@ class TwoStageDistiller(DistillerBase):
         losses.update(
             self._rcn_step(s_feats, t_feats, sampling_results,
                            batch_data_samples, diag))
-        # 5. hints between adapted student features and teacher features.
-        if self._uses('hint'):
-            losses['distill.loss_hint'] = self._hint_losses(
-                s_feats, t_feats, batch_data_samples)
+        # 5. feature terms (hint, pkd, cwd) between adapted student features
+        # and teacher features, per hint level.
+        if self._uses(*FEATURE_TERMS):
+            losses.update(
+                feature_distill_terms(self.distill_losses, self.adapters,
+                                      self.hint_levels, s_feats, t_feats,
+                                      batch_data_samples))
         if ramp < 1.0:  # the KD terms are ramped through mu above
             for key in ('distill.loss_rpn_reg', 'distill.loss_rcn_reg',
-                        'distill.loss_hint'):
+                        *(f'distill.loss_{t}' for t in FEATURE_TERMS)):
                 if key in losses:
                     losses[key] = _scaled(losses[key], ramp)
         # 6. optional statistics of what the terms see (diagnostics.py).
@@ -313,19 +322,6 @@ class TwoStageDistiller(DistillerBase):
                     soft_weight=1.0 - self._mu,
                     diag=diag))
         return losses
-
-    def _hint_losses(self, s_feats: Tuple[Tensor], t_feats: Tuple[Tensor],
-                     batch_data_samples: SampleList) -> List[Tensor]:
-        """One hint term per level, over the teacher map's un-padded
-        positions (the padding of a batch is no image content)."""
-        hint = self.distill_losses['hint']
-        return [
-            hint(
-                adapter(s_feats[s_idx]),
-                t_feats[t_idx],
-                weight=image_mask(t_feats[t_idx], batch_data_samples))
-            for (s_idx, t_idx), adapter in zip(self.hint_levels, self.adapters)
-        ]
 
 
 def _scaled(value, factor: float):

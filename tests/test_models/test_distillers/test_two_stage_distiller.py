@@ -7,7 +7,6 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 import mmkd  # noqa: F401
-from mmkd.models.distillers import TERM_NAMES
 from mmkd.registry import MODELS
 from mmkd.testing import ROOT
 from mmkd.testing import distiller_batch as batch
@@ -16,7 +15,9 @@ init_default_scope('mmkd')  # as the Runner does; plain detectors need it
 KD = Config.fromfile(f'{ROOT}/tests/configs/tiny_kd.py').model
 STUDENT = KD['student']
 TEACHER = Config.fromfile(f'{ROOT}/tests/configs/tiny_frcnn_teacher.py').model
-TERMS = {name: f'distill.loss_{name}' for name in TERM_NAMES}
+# the paper's five terms, those of tiny_kd.py (test_feature_terms.py has
+# the later methods' feature terms)
+TERMS = {name: f'distill.loss_{name}' for name in KD['distill_losses']}
 ALL_KEYS = {
     'student.loss_rpn_cls', 'student.loss_rpn_bbox', 'student.loss_cls',
     'student.loss_bbox', 'student.acc', *TERMS.values()
