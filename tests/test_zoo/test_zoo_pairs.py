@@ -22,8 +22,20 @@ PAIRS = [
     ('frcnn_r101-fpn_r50-fpn_1x_coco.py', 'ResNet', 101, 50),
     ('frcnn_x101-64x4d-fpn_r50-fpn_1x_coco.py', 'ResNeXt', 101, 50),
     ('frcnn_r50-fpn_r18-fpn_1x_coco.py', 'ResNet', 50, 18),
+    # the R101 -> R50 pair with the later methods' terms
+    ('frcnn_r101-fpn_r50-fpn_1x_coco_fitnets.py', 'ResNet', 101, 50),
+    ('frcnn_r101-fpn_r50-fpn_1x_coco_pkd.py', 'ResNet', 101, 50),
+    ('frcnn_r101-fpn_r50-fpn_1x_coco_cwd.py', 'ResNet', 101, 50),
+    ('frcnn_r101-fpn_r50-fpn_1x_coco_chen2017-pkd.py', 'ResNet', 101, 50),
 ]
-TERMS = ('rpn_kd', 'rpn_reg', 'rcn_kd', 'rcn_reg', 'hint')
+PAPER = ('rpn_kd', 'rpn_reg', 'rcn_kd', 'rcn_reg', 'hint')
+# a config name's suffix -> the terms it trains (none: the paper's five)
+METHOD_TERMS = {
+    'fitnets': ('hint', ),
+    'pkd': ('pkd', ),
+    'cwd': ('cwd', ),
+    'chen2017-pkd': PAPER + ('pkd', ),
+}
 
 
 def shrink_options(model: dict, prefix: str) -> dict:
@@ -131,10 +143,17 @@ def test_zoo_pair_trains_one_iteration(config, t_trunk, t_depth, s_depth,
         for key, value in runner.message_hub.log_scalars.items()
         if key.startswith('train/')
     }
-    for term in TERMS:
+    suffix = config[:-len('.py')].split('_')[-1]
+    terms = METHOD_TERMS.get(suffix, PAPER)
+    assert {k
+            for k in logged if k.startswith('distill.loss')
+            } == {f'distill.loss_{term}'
+                  for term in terms}
+    for term in terms:
         value = logged[f'distill.loss_{term}']
         assert value == value and abs(value) != float('inf'), (term, value)
-    assert logged['distill.loss_hint'] > 0
+    for term in {'hint', 'pkd', 'cwd'} & set(terms):
+        assert logged[f'distill.loss_{term}'] > 0, term
     assert runner.iter == 1
     assert osp.isfile(osp.join(cfg.work_dir, 'epoch_1.pth'))
 
