@@ -26,7 +26,13 @@ EXPECTED_TERMS = {
     'student_w16': None,
     'full_w16': ALL_TERMS,
     'full_w16_t2': ALL_TERMS,
+    'fitnets': {'hint'},
+    'pkd': {'pkd'},
+    'cwd': {'cwd'},
+    'chen2017_pkd': ALL_TERMS | {'pkd'},
 }
+FEATURE_TERMS = {'hint', 'pkd', 'cwd'}
+METHODS = ('fitnets', 'pkd', 'cwd', 'chen2017_pkd')
 
 
 def _tool():
@@ -102,16 +108,23 @@ def test_row_builds_the_model_it_names(row, monkeypatch):
     # the FPN, mapped to the teacher's 64
     width = 16 if 'w16' in row else 8
     assert model.student.backbone.base_channels == width
-    if 'hint' in expected:
+    if FEATURE_TERMS & expected:
         adapter = model.adapters[0]
         assert type(adapter).__name__ == ('FixedChannelMap' if row
                                           == 'no_adapter' else 'HintAdapter')
         if row != 'no_adapter':
             assert adapter.conv.in_channels == 2 * width
-        # the demo's gamma, chosen on validation (the paper's is 0.5)
-        assert losses['hint'].loss_weight == 16.0
     else:
         assert model.adapters is None
+    if 'hint' in expected:
+        # the demo's gamma, chosen on validation (the paper's is 0.5); the
+        # FitNets row has fitnets.py's 0.5
+        assert losses['hint'].loss_weight == (0.5
+                                              if row == 'fitnets' else 16.0)
+    if 'pkd' in expected:
+        assert losses['pkd'].loss_weight == 6.0  # pkd.py
+    if 'cwd' in expected:
+        assert (losses['cwd'].tau, losses['cwd'].loss_weight) == (1.0, 10.0)
 
 
 def test_every_comparison_names_an_existing_row():
@@ -129,7 +142,17 @@ def test_every_comparison_names_an_existing_row():
 def test_default_rows_are_the_papers_ablations():
     tool = _tool()
     rows = tool.parse_args([]).rows
-    assert rows == [row for row in EXPECTED_TERMS if 'w16' not in row]
+    assert rows == [
+        row for row in EXPECTED_TERMS
+        if 'w16' not in row and row not in METHODS
+    ]
+    args = tool.parse_args(['--compare'])
+    assert args.rows == [
+        'student', 'full', 'fitnets', 'pkd', 'cwd', 'chen2017_pkd'
+    ]
+    assert args.sweep and args.cost
+    args = tool.parse_args(['--compare', '--rows', 'pkd'])
+    assert args.rows == ['pkd'] and args.sweep
 
 
 def test_table_mean_std_gap_closed_and_verdicts(tmp_path):
