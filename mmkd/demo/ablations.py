@@ -1,9 +1,11 @@
 """The miniature reproduction: the demo setting over several seeds and the
-paper's ablations, as a markdown table of mean +- std mAP.
+paper's ablations, as a markdown table of mean +- std mAP; and the
+comparison with the feature-distillation methods that came after
+(``--compare``, see ``mmkd.demo.comparison``).
 
     python tools/analysis_tools/reproduce_ablations.py \
         [--seeds 0 1 2] [--rows full student ...] [--work-dir DIR] \
-        [--teacher-ckpt CKPT] [--jobs 2]
+        [--teacher-ckpt CKPT] [--jobs 2] [--compare | --sweep --cost]
 
 Every run goes through ``tools/train.py`` / ``tools/test.py`` with the demo
 configs; each ablation is the distillation config with ``--cfg-options``
@@ -15,12 +17,15 @@ finished run is reused, so an interrupted reproduction continues.
 """
 import argparse
 import json
+import os
 import os.path as osp
 import sys
 import time
 from typing import NamedTuple, Optional
 
+from . import comparison
 from .ablation_table import ablation_table
+from .comparison import COMPARED, SWEEP_FACTORS, method_options
 from .jobs import Job, run_jobs
 from .pipeline import MODES, RUNS, check_outputs, data_options, run, train
 from .report import read_json_lines, val_curve
@@ -45,6 +50,16 @@ TERMS = ('rpn_kd', 'rpn_reg', 'rcn_kd', 'rcn_reg', 'hint')
 
 def _off(*terms):
     return [f'model.distill_losses.{t}=None' for t in terms]
+
+
+# The later methods on the demo pair's hint level and adaptation layer: the
+# terms of configs/_base_/distill/<method>.py with the paper's switched off
+# (the same models as configs/kd/frcnn_r18w32_r18w8_synthetic_<method>.py,
+# built from the demo's distillation config, whichever student it has).
+FITNETS = _off('rpn_kd', 'rpn_reg', 'rcn_kd',
+               'rcn_reg') + method_options('fitnets')
+PKD = _off(*TERMS) + method_options('pkd')
+CWD = _off(*TERMS) + method_options('cwd')
 
 
 class Row(NamedTuple):
@@ -124,12 +139,23 @@ ROWS = {
     'cascade_full':
     Row('full method, Cascade R-CNN teacher', CASCADE_DISTILLED, [], 'full',
         None, 'student', CASCADE_TEACHER),
+    # The methods that came after (--compare); each paper reports a gain
+    # over the student alone.
+    'fitnets':
+    Row('FitNets (hint alone)', DISTILLED, FITNETS, 'student', '>'),
+    'pkd':
+    Row('PKD', DISTILLED, PKD, 'student', '>'),
+    'cwd':
+    Row('CWD', DISTILLED, CWD, 'student', '>'),
+    'chen2017_pkd':
+    Row('full method + PKD', DISTILLED, method_options('pkd'), 'full', None),
 }
+METHODS = ('fitnets', 'pkd', 'cwd', 'chen2017_pkd')
 # Rows run only when named: a student twice as wide, other RoI-head
 # families (each family's teacher is trained only when one of its rows
-# runs).
+# runs), the later methods.
 NAMED_ROWS = ('student_w16', 'full_w16', 'full_w16_t2', 'mask_student',
-              'mask_full', 'mask_full_mask_kd', 'cascade_full')
+              'mask_full', 'mask_full_mask_kd', 'cascade_full') + METHODS
 # The paper's ablations, run when --rows is not given.
 DEFAULT_ROWS = [row for row in ROWS if row not in NAMED_ROWS]
 
@@ -141,11 +167,35 @@ def parse_args(argv=None):
     parser.add_argument(
         '--rows',
         nargs='+',
-        default=DEFAULT_ROWS,
+        default=None,
         choices=list(ROWS),
-        help='default: the paper\'s ablations; run only when named: the '
-        '*_w16 rows (a student twice as wide), the mask_* rows (Mask R-CNN, '
-        'box and mask mAP) and cascade_full (a Cascade R-CNN teacher)')
+        help='default: the paper\'s ablations, or with --compare the '
+        'comparison\'s rows; run only when named: the *_w16 rows (a student '
+        'twice as wide), the mask_* rows (Mask R-CNN, box and mask mAP), '
+        'cascade_full (a Cascade R-CNN teacher) and the later methods')
+    parser.add_argument(
+        '--compare',
+        action='store_true',
+        help='the comparison of methods: the rows '
+        f'{", ".join(COMPARED)} (unless --rows), with --sweep and --cost')
+    parser.add_argument(
+        '--sweep',
+        action='store_true',
+        help='choose the swept weight of each row that has one '
+        '(comparison.sweeps) on the validation split: one run of the first '
+        'seed per candidate, then every seed at the chosen weight')
+    parser.add_argument(
+        '--sweep-factors',
+        type=float,
+        nargs='+',
+        default=list(SWEEP_FACTORS),
+        help='the candidates: the published weight times these (the same '
+        'for every method)')
+    parser.add_argument(
+        '--cost',
+        action='store_true',
+        help='D / (S + F) of each distilled row, from '
+        'tools/analysis_tools/benchmark_distill.py')
     parser.add_argument('--work-dir', default='work_dirs/reproduction')
     parser.add_argument(
         '--data-root',
@@ -171,6 +221,10 @@ def parse_args(argv=None):
         'its output in WORK_DIR/logs/ (2 on 2 CPU cores: about 1.8x the '
         'runs per hour of one at a time)')
     args = parser.parse_args(argv)
+    if args.rows is None:
+        args.rows = list(COMPARED) if args.compare else DEFAULT_ROWS
+    args.sweep = args.sweep or args.compare
+    args.cost = args.cost or args.compare
     # A row or seed given twice would train twice into one folder.
     args.rows = list(dict.fromkeys(args.rows))
     args.seeds = list(dict.fromkeys(args.seeds))
@@ -220,6 +274,7 @@ def main(argv=None):
     work_dir = osp.abspath(args.work_dir)
     data_root = osp.abspath(args.data_root)
     check_outputs(work_dir, data_root)
+    os.makedirs(work_dir, exist_ok=True)
     start = time.time()
     run([
         sys.executable, 'tools/dataset_converters/generate_synthetic.py',
@@ -227,13 +282,34 @@ def main(argv=None):
     ])
     base = data_options(data_root) + args.extra
     teachers = _teachers(args, work_dir, base)
-    runs = [(row, seed) for row in args.rows for seed in args.seeds]
-    results = run_all(
-        runs, args.jobs, lambda row, seed, env, log: _one_run(
-            row, seed, work_dir, base, teachers, env, log), work_dir)
+
+    def one(row, seed, env, log, weight=None, tested=True):
+        return _one_run(row, seed, work_dir, base, teachers, env, log, weight,
+                        tested)
+
+    def all_runs(runs, fn):
+        return run_all(runs, args.jobs, fn, work_dir)
+
+    chosen, swept = {}, {}
+    if args.sweep:  # validation only: the candidates are not tested
+        swept = comparison.run_sweeps(args.rows, args.sweep_factors,
+                                      args.seeds[0],
+                                      lambda *a: one(*a, tested=False),
+                                      all_runs)
+        chosen = {row: comparison.choose(val) for row, val in swept.items()}
+    # Every seed of a row at its chosen weight (the sweep's run is reused).
+    names = {
+        comparison.run_name(row, chosen.get(row)): row
+        for row in args.rows
+    }
+    runs = [(name, seed) for name in names for seed in args.seeds]
+    results = all_runs(
+        runs, lambda name, seed, env, log: one(names[name], seed, env, log,
+                                               chosen.get(names[name])))
     scores = {}
-    for row, seed in runs:
-        val, test, *mask = results[row, seed]
+    for name, seed in runs:
+        val, test, *mask = results[name, seed]
+        row = names[name]
         scores.setdefault(row, {'val': [], 'test': []})
         scores[row]['val'].append(val)
         scores[row]['test'].append(test)
@@ -247,6 +323,19 @@ def main(argv=None):
     print(
         write_table(scores, teacher_scores, args.seeds,
                     osp.join(work_dir, 'ablations.md'), minutes))
+    if args.sweep or args.cost:
+        # Timed after the training, one at a time: other runs would
+        # disturb the step times.
+        costs = {
+            row: _cost(row, chosen.get(row), work_dir, teachers)
+            for row in args.rows if args.cost and ROWS[row].alone != row
+        }
+        labels = {row: ROWS[row].label for row in args.rows}
+        t_test = teacher_scores[TEACHER]['coco/bbox_mAP']
+        print(
+            comparison.write_comparison(labels, scores, chosen, swept, costs,
+                                        t_test, args.seeds,
+                                        osp.join(work_dir, 'comparison.md')))
 
 
 def _teachers(args, work_dir, base):
@@ -276,23 +365,55 @@ def _teachers(args, work_dir, base):
     return teachers
 
 
-def _one_run(row, seed, work_dir, base, teachers, env, log):
-    """Train (or reuse) one row with one seed: ``(val mAP, test mAP, test
-    mask mAP or None)``; ``teachers`` maps a teacher config to its
-    checkpoint (or to ``(checkpoint, run folder)``)."""
-    config, options = ROWS[row].config, ROWS[row].options
-    run_dir = osp.join(work_dir, f'{row}_seed{seed}')
-    opts = base + options + [f'randomness.seed={seed}']
+def _options(row, weight=None):
+    """The row's ``--cfg-options``, with its swept weight when given."""
+    options = list(ROWS[row].options)
+    if weight is not None:
+        options.append(f'{comparison.sweeps()[row].key}={weight:g}')
+    return options
+
+
+def _teacher_ckpt(row, teachers):
+    """The checkpoint of the row's teacher (``teachers`` maps a teacher
+    config to it, or to ``(checkpoint, run folder)``)."""
+    teacher = teachers[ROWS[row].teacher]
+    return teacher[0] if isinstance(teacher, tuple) else teacher
+
+
+def _one_run(row,
+             seed,
+             work_dir,
+             base,
+             teachers,
+             env,
+             log,
+             weight=None,
+             tested=True):
+    """Train (or reuse) one row with one seed (at ``weight``, the row's
+    swept weight, when given): ``(val mAP, test mAP, test mask mAP or
+    None)``; the test mAPs are None unless ``tested``."""
+    config = ROWS[row].config
+    name = comparison.run_name(row, weight)
+    run_dir = osp.join(work_dir, f'{name}_seed{seed}')
+    opts = base + _options(row, weight) + [f'randomness.seed={seed}']
     if ROWS[row].alone != row:  # a distilled row
-        teacher = teachers[ROWS[row].teacher]
-        ckpt = teacher[0] if isinstance(teacher, tuple) else teacher
-        opts.append(f'model.teacher_ckpt={ckpt}')
-    ckpt = train(row, config, run_dir, opts, False, env=env, log=log)
+        opts.append(f'model.teacher_ckpt={_teacher_ckpt(row, teachers)}')
+    ckpt = train(name, config, run_dir, opts, False, env=env, log=log)
+    if not tested:
+        return val_map(run_dir), None, None
     # Tested with the options it trained with: the row's switched-off terms
     # (and their adapters) are not in its checkpoint.
     metrics = test_metrics(config, ckpt, run_dir, opts, env, log)
     return (val_map(run_dir), metrics['coco/bbox_mAP'],
             metrics.get('coco/segm_mAP'))
+
+
+def _cost(row, weight, work_dir, teachers):
+    """D / (S + F) of a distilled row (``comparison.measure_cost``)."""
+    options = _options(
+        row, weight) + [f'model.teacher_ckpt={_teacher_ckpt(row, teachers)}']
+    out = osp.join(work_dir, f'cost_{comparison.run_name(row, weight)}.json')
+    return comparison.measure_cost(ROWS[row].config, options, out)
 
 
 def run_all(runs, jobs, one, work_dir):
@@ -312,9 +433,10 @@ def run_all(runs, jobs, one, work_dir):
         def fn(env, log):
             result = one(row, seed, env, log)
             if log is not None:  # the tool's own output went to the log
+                val, test = ('-' if x is None else f'{x:.3f}'
+                             for x in result[:2])
                 print(
-                    f'[reproduce] {row} seed {seed}: val {result[0]:.3f}, '
-                    f'test {result[1]:.3f}',
+                    f'[reproduce] {row} seed {seed}: val {val}, test {test}',
                     flush=True)
             return result
 

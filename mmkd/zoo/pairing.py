@@ -25,6 +25,24 @@ from mmkd.utils.errors import ConfigError
 from .probe import (FeatureLevel, anchors_desc, build_detector, coder_desc,
                     feature_levels, normalisation, roi_box_desc, train_classes)
 
+# --method: the configs/_base_/distill/ files of each method (their variable
+# is `distiller` for chen2017.py, the method's name for the others), and the
+# method's name in the header.
+METHODS = {
+    'chen2017': (('chen2017', ), 'Chen et al., NIPS 2017'),
+    'fitnets': (('fitnets', ), 'FitNets, Romero et al., ICLR 2015: the hint '
+                'alone'),
+    'pkd': (('pkd', ), 'PKD, Cao et al., NeurIPS 2022'),
+    'cwd': (('cwd', ), 'CWD, Shu et al., ICCV 2021'),
+    'chen2017+pkd': (('chen2017', 'pkd'), 'Chen et al., NIPS 2017, plus PKD '
+                     'of Cao et al., NeurIPS 2022'),
+}
+
+
+def has_paper_terms(method: str) -> bool:
+    """Whether ``method`` trains the paper's RPN and RoI terms."""
+    return 'chen2017' in METHODS[method][0]
+
 
 @dataclass
 class Detector:
@@ -48,6 +66,7 @@ class KDPlan:
         hint_note (str): How the pairs were chosen.
         off (dict): Distillation terms switched off -> reason.
         notes (list[str]): Further facts worth a comment.
+        method (str): A key of :data:`METHODS`.
     """
     teacher: Detector
     student: Detector
@@ -57,6 +76,7 @@ class KDPlan:
     hint_note: str
     off: Dict[str, str] = field(default_factory=dict)
     notes: List[str] = field(default_factory=list)
+    method: str = 'chen2017'
 
 
 def _refuse(teacher: str, student: str, reason: str) -> ConfigError:
@@ -265,14 +285,19 @@ def plan_distillation(teacher: str,
                       student: str,
                       teacher_ckpt: Optional[str] = None,
                       hint_levels: str = 'auto',
-                      allow_smaller_teacher: bool = False) -> KDPlan:
-    """Build and probe both detectors and decide the distillation config.
+                      allow_smaller_teacher: bool = False,
+                      method: str = 'chen2017') -> KDPlan:
+    """Build and probe both detectors and decide the distillation config
+    of ``method`` (a key of :data:`METHODS`).
 
     Raises:
         ConfigError: the pair cannot be distilled (or the teacher is smaller
-            than the student, without ``allow_smaller_teacher``); the
-            message says why.
+            than the student, without ``allow_smaller_teacher``), or
+            ``method`` is unknown; the message says why.
     """
+    if method not in METHODS:
+        raise ConfigError(f'--method {method!r}: use one of '
+                          f"{', '.join(METHODS)}")
     levels = parse_hint_levels(hint_levels)
     t_det = load_detector(teacher, 'TEACHER')
     s_det = load_detector(student, 'STUDENT')
@@ -280,11 +305,15 @@ def plan_distillation(teacher: str,
     size_note = check_sizes(t_det, s_det, allow_smaller_teacher)
     hints, hint_note = hint_pairs(t_det, s_det, levels)
     ckpt, ckpt_note = default_checkpoint(t_det, teacher_ckpt)
-    plan = KDPlan(t_det, s_det, ckpt, ckpt_note, hints, hint_note,
-                  switched_off_terms(t_det, s_det))
+    # The RPN and RoI terms need matching anchors and box codings; a method
+    # without them (a feature term only) needs neither.
+    off = switched_off_terms(t_det, s_det) if has_paper_terms(method) else {}
+    plan = KDPlan(
+        t_det, s_det, ckpt, ckpt_note, hints, hint_note, off, method=method)
     if size_note:
         plan.notes.append(size_note)
-    plan.notes += roi_notes(t_det, s_det)
+    if has_paper_terms(method):
+        plan.notes += roi_notes(t_det, s_det)
     if normalisation(t_det.model) != normalisation(s_det.model):
         plan.notes.append('the two normalise images differently (mean, std '
                           'or channel order): the teacher gets the batch '

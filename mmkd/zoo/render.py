@@ -1,13 +1,14 @@
 """The text of a distillation config decided by :func:`plan_distillation`,
 in the shape of the hand-written ones (``configs/kd/zoo/``): the student's
-config and ``chen2017.py`` as ``_base_``, a comment on every choice."""
+config and the method's ``configs/_base_/distill/`` files as ``_base_``, a
+comment on every choice."""
 import os.path as osp
 import textwrap
 from typing import List
 
 from mmkd.utils.config_paths import is_scoped
 from mmkd.utils.errors import MissingFileError
-from .pairing import KDPlan
+from .pairing import METHODS, KDPlan, has_paper_terms
 
 INDENT = '    '
 
@@ -18,11 +19,11 @@ def comment(text: str, indent: str = '') -> List[str]:
     return [f'{indent}# {line}' for line in textwrap.wrap(text, width)]
 
 
-def chen2017_path() -> str:
-    """``configs/_base_/distill/chen2017.py`` of this checkout."""
+def distill_path(name: str = 'chen2017') -> str:
+    """``configs/_base_/distill/<name>.py`` of this checkout."""
     import mmkd
     root = osp.dirname(osp.dirname(osp.abspath(mmkd.__file__)))
-    path = osp.join(root, 'configs', '_base_', 'distill', 'chen2017.py')
+    path = osp.join(root, 'configs', '_base_', 'distill', f'{name}.py')
     if not osp.isfile(path):
         raise MissingFileError(
             f'{path}: no such file; the generator needs the configs of an '
@@ -38,8 +39,8 @@ def base_entry(name: str, out_dir: str) -> str:
 
 def header(plan: KDPlan) -> List[str]:
     t, s = plan.teacher, plan.student
-    lines = comment('Knowledge distillation (Chen et al., NIPS 2017) written '
-                    'by tools/misc/make_kd_config.py:')
+    lines = comment(f'Knowledge distillation ({METHODS[plan.method][1]}) '
+                    'written by tools/misc/make_kd_config.py:')
     lines += [f'#   teacher {t.name}', f'#   student {s.name}']
     lines += comment('Both detectors were built and their extract_feat '
                      'probed on a 256 x 256 input, levels 0, 1, ...:')
@@ -53,20 +54,31 @@ def header(plan: KDPlan) -> List[str]:
     heads = ' and '.join(
         sorted({type(roi.head).__name__
                 for roi in (t_roi, s_roi)}))
+    coders = ('anchors and box coders: see distill_losses below'
+              if has_paper_terms(plan.method) else
+              'anchors and box coders do not matter, the method distils '
+              'features only')
     return lines + comment(
         'Checked: both are two-stage detectors with an RPN and a RoI head '
         f'the distiller drives ({heads}), with {classes} classes (the same '
-        'names in the same order where both configs give them); anchors '
-        'and box coders: see distill_losses below.')
+        'names in the same order where both configs give them); '
+        f'{coders}.')
 
 
 def base_and_scope(plan: KDPlan, out_dir: str) -> List[str]:
+    names = METHODS[plan.method][0]
+    files = ' and '.join(f'{name}.py' for name in names)
     lines = comment("The student's config gives the data, schedule and "
-                    "runtime; chen2017.py the paper's terms and weights.")
+                    f"runtime; {files} the method's terms and weights.")
     lines += [
-        '_base_ = [', f'{INDENT}{base_entry(plan.student.name, out_dir)!r},',
-        f'{INDENT}{osp.relpath(chen2017_path(), out_dir)!r}', ']'
+        '_base_ = [', f'{INDENT}{base_entry(plan.student.name, out_dir)!r},'
     ]
+    lines += [
+        f'{INDENT}{osp.relpath(distill_path(name), out_dir)!r},'
+        for name in names
+    ]
+    lines[-1] = lines[-1].rstrip(',')
+    lines.append(']')
     if plan.student.cfg.get('default_scope') != 'mmkd':
         lines += comment("mmkd's scope: finds TwoStageDistiller and mmkd's "
                          "modules, and (a child of MMDetection's) every "
@@ -76,33 +88,45 @@ def base_and_scope(plan: KDPlan, out_dir: str) -> List[str]:
 
 
 def distill_losses(plan: KDPlan) -> List[str]:
-    if not plan.off:
-        return comment(
-            "All five terms of the paper apply: the same anchors (the RPN "
-            'terms are per anchor) and the same box coding (the bounded '
-            'regression compares deltas).', INDENT)
+    """The paper's terms a pair cannot use switched off (each with its
+    reason), and PKD added for chen2017+pkd; nothing for a method without
+    the paper's terms (its base file lists its terms)."""
+    if not has_paper_terms(plan.method):
+        return []
     by_reason = {}
     for name, why in plan.off.items():
         by_reason.setdefault(why, []).append(name)
     lines = []
     for why, names in by_reason.items():
         lines += comment(f'{", ".join(names)} off: {why}.', INDENT)
-    nones = ', '.join(f'{name}=None' for name in plan.off)
+    if not plan.off:
+        lines = comment(
+            "All five terms of the paper apply: the same anchors (the RPN "
+            'terms are per anchor) and the same box coding (the bounded '
+            'regression compares deltas).', INDENT)
+    entries = [f'{name}=None' for name in plan.off]
+    if 'pkd' in METHODS[plan.method][0]:
+        lines += comment('Plus the PKD term on the hint levels.', INDENT)
+        entries.append('pkd=_base_.pkd.distill_losses.pkd')
+    if not entries:
+        return lines
     return lines + [
         f'{INDENT}distill_losses=dict(',
-        f'{INDENT}    _base_.distiller.distill_losses, {nones}),'
+        f'{INDENT}    _base_.distiller.distill_losses,',
+        *(f'{INDENT}    {entry},' for entry in entries[:-1]),
+        f'{INDENT}    {entries[-1]}),',
     ]
 
 
 def hints_and_adapters(plan: KDPlan) -> List[str]:
     num = len(plan.hints)
-    total = (f'the {num} levels add up to {num} x gamma'
-             if num > 1 else 'one level, one gamma')
+    total = (f'the {num} levels add up to {num} x its weight'
+             if num > 1 else 'one level, one weight')
     lines = comment(
-        f"Hints: {plan.hint_note}. Each is chen2017.py's hint term (gamma "
-        f'times the relative error of its level): {total}. gamma is not '
-        'tuned for this pair: chen2017.py says how to choose it on the '
-        'validation split.', INDENT)
+        f'Hint levels: {plan.hint_note}. Each feature term of the method '
+        f'applies on each level: {total}. The weights are not tuned for '
+        'this pair: choose them on its validation split (chen2017.py says '
+        'how for gamma).', INDENT)
     lines.append(f'{INDENT}hint_levels=[')
     lines += [
         f'{INDENT}    ({s.index}, {t.index}),  # stride {s.stride}: '
@@ -112,7 +136,7 @@ def hints_and_adapters(plan: KDPlan) -> List[str]:
     lines += comment(
         'One 1x1 adaptation layer per hint level (in the order of '
         'hint_levels), student -> teacher channels, even where they match '
-        "(the paper's Sec. 3.3); training only.", INDENT)
+        "(Chen et al.'s Sec. 3.3); training only.", INDENT)
     lines.append(f'{INDENT}adapters=[')
     lines += [
         f"{INDENT}    dict(type='HintAdapter', in_channels={s.channels}, "
@@ -165,9 +189,11 @@ def student_lines(plan: KDPlan) -> List[str]:
 
 
 def model_lines(plan: KDPlan) -> List[str]:
+    names = METHODS[plan.method][0]
+    variable = 'distiller' if names[0] == 'chen2017' else names[0]
     lines = [
         'model = dict(',
-        f"{INDENT}_base_.distiller,  # the paper's terms and weights",
+        f"{INDENT}_base_.{variable},  # the method's terms and weights",
         f'{INDENT}_delete_=True,'
     ]
     lines += student_lines(plan) + [f'{INDENT}teacher={plan.teacher.name!r},']

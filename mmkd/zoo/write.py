@@ -10,13 +10,17 @@ from .pairing import KDPlan, plan_distillation
 from .render import render_config
 
 
-def default_out(teacher: str, student: str) -> str:
-    """``work_dirs/kd_configs/kd_<teacher>_to_<student>.py``."""
+def default_out(teacher: str, student: str, method: str = 'chen2017') -> str:
+    """``work_dirs/kd_configs/kd_<teacher>_to_<student>.py``, with
+    ``_<method>`` before ``.py`` for a method other than chen2017 (``+``
+    written ``-``)."""
     stem = [
         osp.splitext(osp.basename(name.split('::')[-1]))[0]
         for name in (teacher, student)
     ]
-    return osp.join('work_dirs', 'kd_configs', f'kd_{stem[0]}_to_{stem[1]}.py')
+    suffix = '' if method == 'chen2017' else '_' + method.replace('+', '-')
+    return osp.join('work_dirs', 'kd_configs',
+                    f'kd_{stem[0]}_to_{stem[1]}{suffix}.py')
 
 
 def write_kd_config(teacher: str,
@@ -25,6 +29,7 @@ def write_kd_config(teacher: str,
                     *,
                     teacher_ckpt: Optional[str] = None,
                     hint_levels: str = 'auto',
+                    method: str = 'chen2017',
                     force: bool = False,
                     allow_smaller_teacher: bool = False) -> Tuple[str, KDPlan]:
     """Decide, write (atomically) and re-read the config of a pair.
@@ -35,6 +40,8 @@ def write_kd_config(teacher: str,
         teacher_ckpt (str, optional): Path or URL; by default the model-zoo
             checkpoint of a zoo teacher, else its training run's last one.
         hint_levels (str): ``'auto'`` or ``'S:T,S:T'``.
+        method (str): ``chen2017`` (the paper's five terms), ``fitnets``,
+            ``pkd``, ``cwd`` or ``chen2017+pkd`` (``pairing.METHODS``).
         force (bool): Overwrite an existing ``out``.
         allow_smaller_teacher (bool): Write the config of a teacher with
             fewer parameters than the student (refused otherwise).
@@ -47,13 +54,13 @@ def write_kd_config(teacher: str,
             cannot be written.
     """
     from mmkd.engine.atomic_backend import atomic_write
-    out = out or default_out(teacher, student)
+    out = out or default_out(teacher, student, method)
     if osp.exists(out) and not force:
         raise ConfigError(f'--out {out!r} exists; pass --force to overwrite '
                           'it or choose another --out')
     check_output(out, '--out')  # before both detectors are built
     plan = plan_distillation(teacher, student, teacher_ckpt, hint_levels,
-                             allow_smaller_teacher)
+                             allow_smaller_teacher, method)
     atomic_write(render_config(plan, out).encode(), out)
     Config.fromfile(out)  # what was written reads back as a config
     return out, plan

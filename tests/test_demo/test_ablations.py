@@ -31,11 +31,17 @@ EXPECTED_TERMS = {
     'mask_full': ALL_TERMS,
     'mask_full_mask_kd': ALL_TERMS | {'mask_kd'},
     'cascade_full': ALL_TERMS,
+    'fitnets': {'hint'},
+    'pkd': {'pkd'},
+    'cwd': {'cwd'},
+    'chen2017_pkd': ALL_TERMS | {'pkd'},
 }
+FEATURE_TERMS = {'hint', 'pkd', 'cwd'}
+METHODS = ('fitnets', 'pkd', 'cwd', 'chen2017_pkd')
 # rows run only when named
 NAMED = {
     'student_w16', 'full_w16', 'full_w16_t2', 'mask_student', 'mask_full',
-    'mask_full_mask_kd', 'cascade_full'
+    'mask_full_mask_kd', 'cascade_full', *METHODS
 }
 
 # every teacher config -> the checkpoint t.pth
@@ -117,14 +123,12 @@ def test_row_builds_the_model_it_names(row, monkeypatch):
     # the FPN, mapped to the teacher's 64
     width = 16 if 'w16' in row else 8
     assert model.student.backbone.base_channels == width
-    if 'hint' in expected:
+    if FEATURE_TERMS & expected:
         adapter = model.adapters[0]
         assert type(adapter).__name__ == ('FixedChannelMap' if row
                                           == 'no_adapter' else 'HintAdapter')
         if row != 'no_adapter':
             assert adapter.conv.in_channels == 2 * width
-        # the demo's gamma, chosen on validation (the paper's is 0.5)
-        assert losses['hint'].loss_weight == 16.0
     else:
         assert model.adapters is None
     # each family row distils its own student from its own teacher
@@ -134,6 +138,15 @@ def test_row_builds_the_model_it_names(row, monkeypatch):
     }.get(row.split('_')[0], ('FasterRCNN', 'FasterRCNN'))
     assert (type(model.student).__name__,
             type(model.teacher).__name__) == detectors
+    if 'hint' in expected:
+        # the demo's gamma, chosen on validation (the paper's is 0.5); the
+        # FitNets row has fitnets.py's 0.5
+        assert losses['hint'].loss_weight == (0.5
+                                              if row == 'fitnets' else 16.0)
+    if 'pkd' in expected:
+        assert losses['pkd'].loss_weight == 6.0  # pkd.py
+    if 'cwd' in expected:
+        assert (losses['cwd'].tau, losses['cwd'].loss_weight) == (1.0, 10.0)
 
 
 def test_every_comparison_names_an_existing_row():
@@ -154,6 +167,13 @@ def test_default_rows_are_the_papers_ablations():
     tool = _tool()
     rows = tool.parse_args([]).rows
     assert rows == [row for row in EXPECTED_TERMS if row not in NAMED]
+    args = tool.parse_args(['--compare'])
+    assert args.rows == [
+        'student', 'full', 'fitnets', 'pkd', 'cwd', 'chen2017_pkd'
+    ]
+    assert args.sweep and args.cost
+    args = tool.parse_args(['--compare', '--rows', 'pkd'])
+    assert args.rows == ['pkd'] and args.sweep
 
 
 def test_table_mean_std_gap_closed_and_verdicts(tmp_path):

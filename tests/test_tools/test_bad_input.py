@@ -120,6 +120,22 @@ CASES = [
     ('NaN term weight', 'train',
      lambda i: i.train_kd('model.distill_losses.hint.loss_weight=nan'),
      'HintAdaptLoss: loss_weight=nan must be a number >= 0', 1),
+    # --- feature terms (hint, pkd, cwd) on the hint levels
+    ('feature term without an adapter', 'train', lambda i: i.train_kd(
+        'model.distill_losses.hint=None',
+        'model.distill_losses.pkd.type=PKDLoss', 'model.adapters=None'),
+     r'hint level \(student 0, teacher 0\): the \(adapted\) student feature '
+     r"has 16 channels, the teacher feature 32; configure adapters=\[dict\("
+     "type='HintAdapter', in_channels=16, out_channels=32\\)\\]", 1),
+    ('feature term on a missing level', 'train', lambda i: i.train_kd(
+        'model.distill_losses.hint=None',
+        'model.distill_losses.cwd.type=CWDLoss', 'model.hint_levels=[(0,7)]'),
+     'hint level 7 of the teacher does not exist; its extract_feat gives 4 '
+     'levels', 1),
+    ('feature term that cannot compare maps', 'train', lambda i: i.train_kd(
+        'model.distill_losses.pkd.type=TeacherBoundedRegLoss'),
+     r'distill_losses.pkd \(TeacherBoundedRegLoss\) cannot compare hint '
+     r'level \(student 0, teacher 0\).*a feature term takes', 1),
     ('mu outside [0, 1]', 'train', lambda i: i.train_kd('model.hard_weight=2'),
      r'TwoStageDistiller: hard_weight=2 must be a number in \[0, 1\]', 1),
     ('--launcher slurm without GPUs', 'train',

@@ -79,3 +79,51 @@ def test_a_random_teacher_is_timed_only_when_asked_for():
         f'error: {KD_CONFIG} sets no model.teacher_ckpt; give the teacher '
         'with --cfg-options model.teacher_ckpt=PATH, or time a random '
         'teacher with --random-teacher')
+
+
+FEATURES_ONLY = [
+    'model.distill_losses.rpn_kd=None', 'model.distill_losses.rpn_reg=None',
+    'model.distill_losses.rcn_kd=None', 'model.distill_losses.rcn_reg=None',
+    'model.distill_losses.hint=None', 'model.distill_losses.pkd.type=PKDLoss'
+]
+
+
+@pytest.mark.usefixtures('one_thread')
+@pytest.mark.parametrize(
+    'extra, parts', [
+        ([], 'trunk + RPN head + RoI head'),
+        ([
+            'model.distill_losses.rcn_kd=None',
+            'model.distill_losses.rcn_reg=None'
+        ], 'trunk + RPN head'),
+        (FEATURES_ONLY, 'trunk'),
+    ],
+    ids=['chen2017', 'rpn', 'pkd'])
+def test_teacher_forward_runs_what_the_terms_need(extra, parts, capsys):
+    """F, the floor of D / (S + F), is the teacher's share of a distillation
+    step: a method of feature terms (PKD here) runs the teacher's trunk
+    only, as the distiller does, so its cost is not understated."""
+    tool = load_tool('analysis_tools/benchmark_distill')
+    argv = [
+        KD_CONFIG, '--shape', '64', '64', '--batch-size', '1',
+        '--random-teacher', *(['--cfg-options', *extra] if extra else [])
+    ]
+    distiller, data = tool.build(tool.parse_args(argv))
+    calls = []
+    for name in ('rpn_head', 'roi_head'):
+        head = getattr(distiller.teacher, name)
+        module = head.bbox_head if name == 'roi_head' else head
+        module.register_forward_hook(lambda *a, n=name: calls.append(n))
+    rois = tool._student_rois(distiller, data)
+    calls.clear()  # the distillation step itself ran what its terms need
+    tool._teacher_forward(distiller, data, rois)
+    wanted = {
+        'trunk + RPN head + RoI head': ['rpn_head', 'roi_head'],
+        'trunk + RPN head': ['rpn_head'],
+        'trunk': []
+    }[parts]
+    assert calls == wanted
+    tool.main(argv + ['--iters', '1'])
+    out = capsys.readouterr().out
+    assert re.search(rf'teacher forward F +[\d.]+ ms +\({re.escape(parts)}\)',
+                     out), out

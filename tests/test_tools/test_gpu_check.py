@@ -93,7 +93,7 @@ def test_the_plan_for_one_and_two_gpus_uses_real_options(tmp_path):
 
 def test_what_a_step_measured_or_why_it_failed(tmp_path, capsys):
     bench = load_tool('analysis_tools/benchmark_distill')
-    bench.report_speed(dict(S=0.1, F=0.05, D=0.2, T=0.12))
+    bench.report_speed(dict(S=0.1, F=0.05, D=0.2, T=0.12), ['trunk'])
     measured = tool._bench_result(capsys.readouterr().out)
     assert measured == 'D 200.0, ratio 1.333'
     ok = tool.Step('fine', [PYTHON, '-c', 'print(1)'], {}, lambda out: out)

@@ -255,3 +255,130 @@ def test_a_teacher_smaller_than_its_student_is_asked_for(
                         for line in out.read_text().splitlines()
                         if line.strip().startswith('# '))
     assert f'Note: {note}.' in comments
+
+
+# ------------------------------------------------------------- --method
+# relative to the repository root, as the demo's configs name the teacher
+DEMO_TEACHER = 'configs/faster_rcnn/frcnn_r18w32_synthetic.py'
+DEMO_STUDENT = 'configs/faster_rcnn/frcnn_r18w8_synthetic.py'
+ZOO = osp.join(ROOT, 'configs/kd/zoo/frcnn_r101-fpn_r50-fpn_1x_coco.py')
+# --method -> the distillation terms of its configs
+METHOD_TERMS = {
+    'fitnets': {'hint'},
+    'pkd': {'pkd'},
+    'cwd': {'cwd'},
+    'chen2017+pkd': {'rpn_kd', 'rpn_reg', 'rcn_kd', 'rcn_reg', 'hint', 'pkd'},
+}
+
+
+def _model(path) -> dict:
+    """The model of a config, without ``hard_weight``: a feature method's
+    base leaves it out, a config inheriting chen2017.py keeps its 0.5, and
+    without a soft term it weighs nothing."""
+    model = _by_level(dict(model=Config.fromfile(path).model.to_dict()))
+    model['model'].pop('hard_weight', None)
+    return model['model']
+
+
+@pytest.fixture(scope='module')
+def zoo_plan():
+    """The decisions for the zoo pair R101-FPN -> R50-FPN (building and
+    probing the two detectors takes seconds: once for every method)."""
+    from mmkd.zoo import plan_distillation
+    return plan_distillation(
+        'mmdet::faster_rcnn/faster-rcnn_r101_fpn_2x_coco.py',
+        'mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py')
+
+
+@pytest.mark.parametrize('method', sorted(METHOD_TERMS))
+def test_method_configs_are_the_hand_written_ones(method, zoo_plan, tmp_path,
+                                                  monkeypatch):
+    """The zoo pair's config of each method is the hand-written one in
+    configs/kd/zoo; the demo pair's (written by the tool from the
+    baselines, hint level 0) the one in configs/kd, except chen2017's hint
+    weight, which the demo's config sets to the 16 chosen on validation."""
+    import dataclasses
+
+    from mmkd.zoo import render_config
+    suffix = method.replace('+', '-')
+    out = tmp_path / 'zoo.py'
+    out.write_text(
+        render_config(dataclasses.replace(zoo_plan, method=method), out))
+    hand = ZOO.replace('.py', f'_{suffix}.py')
+    assert _model(out) == _model(hand)
+    assert set(_model(out)['distill_losses']) == METHOD_TERMS[method]
+    out = tmp_path / 'demo.py'
+    monkeypatch.chdir(ROOT)
+    make(DEMO_TEACHER, DEMO_STUDENT, '--method', method, '--hint-levels',
+         '0:0', '--out', out)
+    hand = _model(
+        osp.join(ROOT, f'configs/kd/frcnn_r18w32_r18w8_synthetic_{suffix}.py'))
+    if method == 'chen2017+pkd':
+        hand['distill_losses']['hint']['loss_weight'] = 0.5
+    assert _model(out) == hand
+
+
+@pytest.mark.parametrize('method', sorted(METHOD_TERMS))
+def test_method_config_takes_a_step(method, tmp_path):
+    """The written config of the tiny pair builds and takes one step with
+    exactly its method's terms; the base files it names are inherited."""
+    import torch
+
+    from mmkd.testing import distiller_batch
+    out = tmp_path / 'kd.py'
+    make(TEACHER, STUDENT, '--method', method, '--hint-levels', '0:0,1:1',
+         '--out', out)
+    text = out.read_text()
+    for name in ('chen2017', 'fitnets', 'pkd', 'cwd'):
+        in_base = f'_base_/distill/{name}.py' in text
+        assert in_base == (name in method), name
+    cfg = Config.fromfile(out)
+    cfg.model.teacher_ckpt, cfg.model.random_teacher = None, True
+    init_default_scope('mmkd')
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model)
+    assert set(model.distill_losses) == METHOD_TERMS[method]
+    assert len(model.adapters) == 2
+    losses = model.loss(*distiller_batch(model))
+    distill = {k for k in losses if k.startswith('distill.')}
+    assert distill == {f'distill.loss_{t}' for t in METHOD_TERMS[method]}
+    total, _ = model.parse_losses(losses)
+    total.backward()
+    assert model.adapters[1].conv.weight.grad.abs().sum() > 0
+
+
+def test_feature_methods_keep_pairs_the_papers_terms_cannot_use(tmp_path):
+    """Other anchors and box codings switch the RPN and RoI terms off; the
+    feature methods do not have them and say nothing about them."""
+    student = student_variant(
+        tmp_path, 'other_coding',
+        dict(
+            rpn_head=dict(anchor_generator=dict(scales=[8])),
+            roi_head=dict(
+                bbox_head=dict(
+                    bbox_coder=dict(target_stds=[0.2, 0.2, 0.2, 0.2])))))
+    out = tmp_path / 'kd.py'
+    make(TEACHER, student, '--method', 'pkd', '--out', out)
+    text = out.read_text()
+    assert ' off: ' not in text and 'distill_losses' not in text
+    assert 'the method distils features only' in ' '.join(
+        text.replace('#', ' ').split())
+    assert set(Config.fromfile(out).model.distill_losses) == {'pkd'}
+    out = tmp_path / 'both.py'
+    make(TEACHER, student, '--method', 'chen2017+pkd', '--out', out)
+    terms = Config.fromfile(out).model.distill_losses
+    assert {name
+            for name, cfg in terms.items()
+            if cfg is not None} == {'rcn_kd', 'hint', 'pkd'}
+
+
+def test_unknown_method_and_default_names():
+    from mmkd.zoo.write import default_out
+    with pytest.raises(SystemExit) as info:
+        make(TEACHER, STUDENT, '--method', 'fgd')
+    assert info.value.code == 2  # argparse: invalid choice
+    assert default_out('a/t.py',
+                       'b/s.py') == osp.join('work_dirs', 'kd_configs',
+                                             'kd_t_to_s.py')
+    assert default_out('a/t.py', 'b/s.py', 'chen2017+pkd') == osp.join(
+        'work_dirs', 'kd_configs', 'kd_t_to_s_chen2017-pkd.py')

@@ -33,8 +33,21 @@ PAIRS = [
         for group, name in (('student', 'cls'), ('student', 'bbox'),
                             ('distill', 'rcn_kd'), ('distill', 'rcn_reg'))
     }),
+    # the R101 -> R50 pair with the later methods' terms
+    ('frcnn_r101-fpn_r50-fpn_1x_coco_fitnets.py', 'ResNet', 101, 50, set()),
+    ('frcnn_r101-fpn_r50-fpn_1x_coco_pkd.py', 'ResNet', 101, 50, set()),
+    ('frcnn_r101-fpn_r50-fpn_1x_coco_cwd.py', 'ResNet', 101, 50, set()),
+    ('frcnn_r101-fpn_r50-fpn_1x_coco_chen2017-pkd.py', 'ResNet', 101, 50,
+     set()),
 ]
-TERMS = ('rpn_kd', 'rpn_reg', 'rcn_kd', 'rcn_reg', 'hint')
+PAPER = ('rpn_kd', 'rpn_reg', 'rcn_kd', 'rcn_reg', 'hint')
+# a config name's suffix -> the terms it trains (none: the paper's five)
+METHOD_TERMS = {
+    'fitnets': ('hint', ),
+    'pkd': ('pkd', ),
+    'cwd': ('cwd', ),
+    'chen2017-pkd': PAPER + ('pkd', ),
+}
 
 
 def shrink_options(model: dict, prefix: str) -> dict:
@@ -155,14 +168,22 @@ def test_zoo_pair_trains_one_iteration(config, t_trunk, t_depth, s_depth,
         if key.startswith('train/')
     }
     stages = model.student_roi.num_stages
-    keys = {f'distill.loss_{term}' for term in TERMS} | extra
+    suffix = config[:-len('.py')].split('_')[-1]
+    terms = METHOD_TERMS.get(suffix, PAPER)
+    keys = {f'distill.loss_{term}' for term in terms} | extra
     if stages > 1:  # the RoI terms per stage (in extra)
         keys -= {'distill.loss_rcn_kd', 'distill.loss_rcn_reg'}
+    # exactly the config's terms
+    assert {k
+            for k in logged if k.startswith('distill.') and 'loss' in k
+            } == {k
+                  for k in keys if k.startswith('distill.')}
     assert keys <= set(logged), sorted(keys - set(logged))
     for key in keys:
         value = logged[key]
         assert value == value and abs(value) != float('inf'), (key, value)
-    assert logged['distill.loss_hint'] > 0
+    for term in {'hint', 'pkd', 'cwd'} & set(terms):
+        assert logged[f'distill.loss_{term}'] > 0, term
     assert runner.iter == 1
     assert osp.isfile(osp.join(cfg.work_dir, 'epoch_1.pth'))
 

@@ -8,13 +8,16 @@ On the same batches and in one run (these machines are noisy, so the steps
 are interleaved round by round and the median is kept) it measures:
 
 * ``S``: a student-only training step (forward, losses, backward, SGD);
-* ``F``: the teacher forward that distillation needs: trunk, RPN head and
-  RoI head on the student's sampled RoIs (no targets, no losses);
+* ``F``: the teacher forward that the config's terms need: the trunk, and
+  the RPN head (RPN terms) and the RoI head on the student's sampled RoIs
+  (RoI terms) where they are on (no targets, no losses); a method of
+  feature terms only (FitNets, PKD, CWD) needs the trunk alone;
 * ``D``: a distillation step of ``TwoStageDistiller``;
 * ``T``: the teacher in full ``loss`` mode (its own target assignment,
   sampling and losses) as other toolkits run it;
 
-and prints ``D / (S + F)`` (1.0 is the floor), the naive step
+and prints ``D / (S + F)`` (1.0 is the floor; compare methods with their
+configs or ``--cfg-options``, e.g. ``configs/kd/*_pkd.py``), the naive step
 ``T + D - F`` (full teacher loss pass instead of our forward) and its
 ratio to ``D``. ``--amp`` adds bf16 autocast (and a bf16 teacher with an
 fp32 student) with the loss terms' agreement against fp32 on the same
@@ -134,12 +137,25 @@ def _step(model, loss_fn, optim, data):
     return {k: float(torch.as_tensor(v).detach()) for k, v in log_vars.items()}
 
 
+def teacher_parts(distiller) -> list:
+    """The parts of the teacher the distiller's terms run."""
+    terms = set(distiller.distill_losses)
+    return ['trunk'] + [
+        name for name, uses in (
+            ('RPN head', {'rpn_kd', 'rpn_reg'}),
+            ('RoI head', {'rcn_kd', 'rcn_reg', 'mask_kd'})) if terms & uses
+    ]
+
+
 def _teacher_forward(distiller, data, rois):
     teacher, adapt = distiller.teacher, distiller.teacher_input
     samples = data['data_samples']
+    parts = teacher_parts(distiller)
     feats = adapt.extract_feat(teacher, data['inputs'], samples)
-    adapt.run(teacher.rpn_head, feats)
-    distiller.teacher_rcn(0, feats, rois, samples)
+    if 'RPN head' in parts:
+        adapt.run(teacher.rpn_head, feats)
+    if 'RoI head' in parts:
+        distiller.teacher_rcn(0, feats, rois, samples)
 
 
 def _student_rois(distiller, data):
@@ -203,11 +219,12 @@ def _no_grad(fn, data):
         return fn(data['inputs'], data['data_samples'])
 
 
-def report_speed(t):
+def report_speed(t, parts):
     floor = t['S'] + t['F']
     naive = t['T'] + t['D'] - t['F']
     print(f"student step S      {1000 * t['S']:9.1f} ms")
-    print(f"teacher forward F   {1000 * t['F']:9.1f} ms")
+    print(f"teacher forward F   {1000 * t['F']:9.1f} ms   "
+          f"({' + '.join(parts)})")
     print(f"distill step D      {1000 * t['D']:9.1f} ms")
     print(f"teacher loss pass T {1000 * t['T']:9.1f} ms")
     print(f'D / (S + F)         {t["D"] / floor:9.3f}   (floor 1.0)')
@@ -308,7 +325,7 @@ def main(argv=None):
     shape = tuple(data['inputs'].shape)
     print(f'{args.config}: batch {shape}, {torch.get_num_threads()} threads,'
           f' device {args.device}')
-    report_speed(speed(distiller, data, args.iters))
+    report_speed(speed(distiller, data, args.iters), teacher_parts(distiller))
     if args.amp:
         amp_agreement(distiller, data, args.iters)
     if args.memory:

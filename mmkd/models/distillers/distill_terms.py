@@ -18,11 +18,17 @@ from mmkd.registry import MODELS
 from mmkd.utils.errors import ConfigError
 from .diagnostics import bound_active, teacher_cls_stats
 
+# The feature terms: each compares the adapted student map with the teacher
+# map on every hint level (the same hint_levels, the same adapters). `hint`
+# is the paper's (and FitNets'), `pkd` and `cwd` two later methods'
+# (configs/_base_/distill/{fitnets,pkd,cwd}.py).
+FEATURE_TERMS = ('hint', 'pkd', 'cwd')
 # The terms a distiller can train; which of them are on, and with which
 # weights, is what the config's ``distill_losses`` lists (the paper's five
 # are in configs/_base_/distill/chen2017.py; mask_kd, for students with a
 # mask head, is beyond the paper: rcn_terms.py).
-TERM_NAMES = ('rpn_kd', 'rpn_reg', 'rcn_kd', 'rcn_reg', 'hint', 'mask_kd')
+TERM_NAMES = ('rpn_kd', 'rpn_reg', 'rcn_kd',
+              'rcn_reg') + FEATURE_TERMS + ('mask_kd', )
 
 
 def build_distill_losses(cfgs: Optional[dict], *,
@@ -111,10 +117,15 @@ def build_adapters(adapters: Union[dict, list, None],
 
 
 @torch.no_grad()
-def check_hint_channels(student: nn.Module, teacher: nn.Module,
-                        adapters: nn.ModuleList, hint_levels: Sequence[tuple],
-                        teacher_input) -> None:
-    """Probe both trunks on a small image; compare adapted channels."""
+def check_hint_channels(student: nn.Module,
+                        teacher: nn.Module,
+                        adapters: nn.ModuleList,
+                        hint_levels: Sequence[tuple],
+                        teacher_input,
+                        losses: Optional[nn.ModuleDict] = None) -> None:
+    """Probe both trunks on a small image; compare adapted channels, and
+    run each feature term of ``losses`` on the probed maps once, so that a
+    map it cannot compare is refused at build time."""
     was_training = student.training, adapters.training
     student.eval(), adapters.eval()
     device = next(student.parameters()).device
@@ -130,15 +141,36 @@ def check_hint_channels(student: nn.Module, teacher: nn.Module,
                 raise ConfigError(
                     f'TwoStageDistiller: hint level {idx} of the {name} does '
                     f'not exist; its extract_feat gives {len(feats)} levels')
-        adapted = adapter(s_feats[s_idx]).shape[1]
-        wanted = t_feats[t_idx].shape[1]
-        if adapted != wanted:
+        adapted = adapter(s_feats[s_idx])
+        got, wanted = adapted.shape[1], t_feats[t_idx].shape[1]
+        if got != wanted:
             raise ConfigError(
                 f'TwoStageDistiller: hint level (student {s_idx}, teacher '
-                f'{t_idx}): the (adapted) student feature has {adapted} '
+                f'{t_idx}): the (adapted) student feature has {got} '
                 f'channels, the teacher feature {wanted}; configure '
                 f"adapters=[dict(type='HintAdapter', in_channels="
                 f'{s_feats[s_idx].shape[1]}, out_channels={wanted})]')
+        for name in FEATURE_TERMS:
+            if losses is not None and name in losses:
+                _probe_term(name, losses[name], adapted, t_feats[t_idx],
+                            (s_idx, t_idx))
+
+
+def _probe_term(name: str, loss: nn.Module, adapted: Tensor, teacher: Tensor,
+                level: tuple) -> None:
+    """One call of a feature term on probe maps; its error as one line."""
+    try:
+        loss(adapted, teacher, weight=teacher.new_ones(teacher[:, :1].shape))
+    except (TypeError, ValueError, RuntimeError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ''
+        raise ConfigError(
+            f'TwoStageDistiller: distill_losses.{name} '
+            f'({type(loss).__name__}) cannot compare hint level (student '
+            f'{level[0]}, teacher {level[1]}): student map '
+            f'{tuple(adapted.shape)}, teacher map {tuple(teacher.shape)}: '
+            f'{type(exc).__name__}: {first}; a feature term takes '
+            '(student_map, teacher_map, weight=mask), e.g. '
+            "type='PKDLoss'") from None
 
 
 def image_mask(feat: Tensor, batch_data_samples: list) -> Tensor:
@@ -159,6 +191,24 @@ def image_mask(feat: Tensor, batch_data_samples: list) -> Tensor:
         cols = min(width, math.ceil(width * img_w / pad_w))
         mask[i, :, :rows, :cols] = 1
     return mask
+
+
+def feature_distill_terms(losses: nn.ModuleDict, adapters: nn.ModuleList,
+                          hint_levels: Sequence[tuple], s_feats: tuple,
+                          t_feats: tuple, batch_data_samples: list) -> dict:
+    """The feature terms that are on, each a list with one loss per hint
+    level: the level's adapted student map against the teacher's, over the
+    teacher map's un-padded positions (the padding of a batch is no image
+    content). Each level is adapted once and shared by the terms."""
+    names = [name for name in FEATURE_TERMS if name in losses]
+    out = {f'distill.loss_{name}': [] for name in names}
+    for (s_idx, t_idx), adapter in zip(hint_levels, adapters):
+        adapted, teacher = adapter(s_feats[s_idx]), t_feats[t_idx]
+        mask = image_mask(teacher, batch_data_samples)
+        for name in names:
+            out[f'distill.loss_{name}'].append(losses[name](
+                adapted, teacher, weight=mask))
+    return out
 
 
 def rpn_hard_losses(head: nn.Module, cls_scores: List[Tensor],

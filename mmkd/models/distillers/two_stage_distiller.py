@@ -13,7 +13,7 @@ cascade (``roi_seams``: what each RoI-head family does, and which teacher
 stage teaches which student stage).
 """
 import logging
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Optional, Sequence, Tuple, Union
 
 import torch
 from mmdet.models.utils import unpack_gt_instances
@@ -27,8 +27,9 @@ from mmkd.registry import MODELS
 from mmkd.utils.errors import ConfigError
 from .base import DistillerBase
 from .diagnostics import gradient_norms
-from .distill_terms import (build_adapters, build_distill_losses,
-                            check_hint_channels, image_mask, rpn_distill_terms,
+from .distill_terms import (FEATURE_TERMS, build_adapters,
+                            build_distill_losses, check_hint_channels,
+                            feature_distill_terms, rpn_distill_terms,
                             rpn_hard_losses)
 from .rcn_terms import mask_distill_term, rcn_distill_terms
 from .roi_seams import RoIHeadSeam, roi_seam
@@ -63,18 +64,22 @@ class TwoStageDistiller(DistillerBase):
             a student that is used: the run's log says so. The tools never
             set it. Defaults to False.
         distill_losses (dict): the terms to train, among ``rpn_kd``,
-            ``rpn_reg``, ``rcn_kd``, ``rcn_reg``, ``hint`` and ``mask_kd``
-            (mask heads, beyond the paper: ``rcn_terms.mask_distill_term``),
-            each a loss config; a term that is absent or ``None`` is off
-            (the paper's five are in ``configs/_base_/distill/chen2017.py``).
-            A cascade student's RoI terms are per stage, weighted like its
-            own losses by its ``stage_loss_weights``. Required.
+            ``rpn_reg``, ``rcn_kd``, ``rcn_reg``, the feature terms
+            ``hint``, ``pkd`` and ``cwd``, and ``mask_kd`` (mask heads,
+            beyond the paper: ``rcn_terms.mask_distill_term``), each a loss
+            config; a term that is absent or ``None`` is off (the paper's
+            five are in ``configs/_base_/distill/chen2017.py``, the later
+            methods' in ``fitnets.py``, ``pkd.py`` and ``cwd.py`` beside
+            it). A cascade student's RoI terms are per stage, weighted like
+            its own losses by its ``stage_loss_weights``. Required.
         hint_levels (sequence of (int, int)): pairs of (student level,
-            teacher level) of ``extract_feat`` outputs used for hints.
+            teacher level) of ``extract_feat`` outputs; every feature term
+            applies on every pair.
         adapters (dict | list, optional): ``HintAdapter`` configs, one per
-            hint level (or one dict for all), built only when the hint is
-            on. ``None`` (for a level, or for all) means no adaptation layer:
-            an ablation, since the paper finds the adapter important even
+            hint level (or one dict for all), built only when a feature
+            term is on; the terms of a level share its adapter. ``None``
+            (for a level, or for all) means no adaptation layer: an
+            ablation, since the paper finds the adapter important even
             where the channels already match.
         hard_weight (float): mu in [0, 1], the weight of the student's own
             (hard) classification losses; the soft term gets ``1 - mu``.
@@ -99,7 +104,7 @@ class TwoStageDistiller(DistillerBase):
             backward pass per term.
         distill_warmup_iters (int): ``N > 0`` ramps the distillation in
             linearly over the first ``N`` iterations: the regression and
-            hint terms are scaled by ``min(1, (iter + 1) / N)`` and the
+            feature terms are scaled by ``min(1, (iter + 1) / N)`` and the
             classification goes from the hard loss alone to ``mu`` hard +
             ``1 - mu`` soft. 0 (default) is the paper: full weights from
             the first iteration.
@@ -160,13 +165,13 @@ class TwoStageDistiller(DistillerBase):
         # would be parameters without gradients (in the optimizer, the
         # checkpoints, and an error for DDP's default wrapping).
         self.adapters = None
-        if self._uses('hint'):
+        if self._uses(*FEATURE_TERMS):
             with torch.random.fork_rng(devices=[]):  # see __init__
                 self.adapters = build_adapters(adapters, len(self.hint_levels))
         elif adapters:
             print_log(
-                'TwoStageDistiller: distill_losses.hint is off, so '
-                'model.adapters are not built',
+                'TwoStageDistiller: no feature term (hint, pkd, cwd) is on, '
+                'so model.adapters are not built',
                 logger='current',
                 level=logging.INFO)
 
@@ -188,9 +193,10 @@ class TwoStageDistiller(DistillerBase):
             self.teacher,
             terms=set(self.distill_losses),
             input_scale=input_scale)
-        if self._uses('hint'):
+        if self._uses(*FEATURE_TERMS):
             check_hint_channels(self.student, self.teacher, self.adapters,
-                                self.hint_levels, self.teacher_input)
+                                self.hint_levels, self.teacher_input,
+                                self.distill_losses)
         if self._uses('rcn_kd', 'rcn_reg', 'mask_kd'):
             self.teacher_classes = teacher_classes(teacher)
         if teacher_ckpt is not None:
@@ -245,10 +251,13 @@ class TwoStageDistiller(DistillerBase):
             losses.update(stage_losses)
             if proposals is None:  # the last stage, or nothing to refine
                 break
-        # 5. hints between adapted student features and teacher features.
-        if self._uses('hint'):
-            losses['distill.loss_hint'] = self._hint_losses(
-                s_feats, t_feats, batch_data_samples)
+        # 5. feature terms (hint, pkd, cwd) between adapted student features
+        # and teacher features, per hint level.
+        if self._uses(*FEATURE_TERMS):
+            losses.update(
+                feature_distill_terms(self.distill_losses, self.adapters,
+                                      self.hint_levels, s_feats, t_feats,
+                                      batch_data_samples))
         if ramp < 1.0:  # the KD terms are ramped through mu above
             for key in losses:
                 if key.startswith(
@@ -370,19 +379,6 @@ class TwoStageDistiller(DistillerBase):
         out['distill.loss_mask_kd'] = mask_distill_term(
             self.distill_losses['mask_kd'], s_masks, t_masks, labels)
         return out
-
-    def _hint_losses(self, s_feats: Tuple[Tensor], t_feats: Tuple[Tensor],
-                     batch_data_samples: SampleList) -> List[Tensor]:
-        """One hint term per level, over the teacher map's un-padded
-        positions (the padding of a batch is no image content)."""
-        hint = self.distill_losses['hint']
-        return [
-            hint(
-                adapter(s_feats[s_idx]),
-                t_feats[t_idx],
-                weight=image_mask(t_feats[t_idx], batch_data_samples))
-            for (s_idx, t_idx), adapter in zip(self.hint_levels, self.adapters)
-        ]
 
 
 # Terms the warm-up ramps through mu (their soft share), not by scaling.

@@ -28,35 +28,16 @@ every element), whose scale follows the features.
 """
 from typing import Optional, Union
 
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from mmkd.registry import MODELS
-from .utils import check_min, check_reduction, fp32, no_autocast, reduce_values
+from .utils import (check_min, check_reduction, feature_pair, fp32,
+                    no_autocast, reduce_values)
 
 NORMALIZE = ('teacher', 'none')
 # A floor for the teacher's energy: an all-zero (or fully masked) teacher
 # map gives the raw squared error, not a division by zero.
 EPS = 1.0
-
-
-def _check_hint_shapes(student_feat: Tensor, teacher_feat: Tensor) -> None:
-    if student_feat.dim() != 4 or teacher_feat.dim() != 4:
-        raise ValueError('HintAdaptLoss expects (N, C, H, W) feature maps, '
-                         f'got {tuple(student_feat.shape)} and '
-                         f'{tuple(teacher_feat.shape)}')
-    if student_feat.size(0) != teacher_feat.size(0):
-        raise ValueError('student and teacher feature maps must have the '
-                         f'same batch size, got {student_feat.size(0)} and '
-                         f'{teacher_feat.size(0)}')
-    c_s, c_t = student_feat.size(1), teacher_feat.size(1)
-    if c_s != c_t:
-        raise ValueError(
-            f'HintAdaptLoss: the student feature has {c_s} channels but the '
-            f'teacher hint has {c_t} channels. Configure a HintAdapter that '
-            f'maps {c_s} -> {c_t} channels, e.g. adapters=[dict('
-            f"type='HintAdapter', in_channels={c_s}, out_channels={c_t})] "
-            'in the distiller config.')
 
 
 def hint_adapt_loss(student_feat: Tensor,
@@ -83,14 +64,9 @@ def hint_adapt_loss(student_feat: Tensor,
     """
     if p not in (1, 2):
         raise ValueError(f'HintAdaptLoss: p must be 1 or 2, got {p!r}')
-    _check_hint_shapes(student_feat, teacher_feat)
-    if student_feat.shape[-2:] != teacher_feat.shape[-2:]:
-        student_feat = F.interpolate(
-            student_feat,
-            size=teacher_feat.shape[-2:],
-            mode='bilinear',
-            align_corners=False)
-    diff = student_feat - teacher_feat.detach().to(student_feat.dtype)
+    student_feat, teacher_feat = feature_pair('HintAdaptLoss', student_feat,
+                                              teacher_feat)
+    diff = student_feat - teacher_feat
     return diff.abs() if p == 1 else diff**2
 
 

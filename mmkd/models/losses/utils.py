@@ -6,13 +6,16 @@ loss: a clear error for an unknown reduction, and a finite zero that keeps
 the graph connected when the batch is empty (``'mean'`` over zero values
 would be ``nan``). It also holds the range checks of the values the paper's
 equations constrain, and the float32 guard every distillation term runs
-under (mixed precision must not reach the loss math).
+under (mixed precision must not reach the loss math), and the checks and
+resizing that every loss between a student and a teacher feature map needs
+(``feature_pair``, ``feature_mask``).
 """
 import contextlib
 import math
 from typing import Iterator, Optional, Tuple, Union
 
 import torch
+import torch.nn.functional as F
 from mmdet.models.losses.utils import weight_reduce_loss
 from torch import Tensor
 
@@ -109,3 +112,71 @@ def reduce_values(values: Tensor,
     loss = weight_reduce_loss(
         values, weight=weight, reduction=reduction, avg_factor=avg_factor)
     return loss_weight * loss
+
+
+def feature_pair(owner: str, student_feat: Tensor,
+                 teacher_feat: Tensor) -> Tuple[Tensor, Tensor]:
+    """Check an (adapted) student map against a teacher map; return the
+    student map at the teacher's spatial size and the detached teacher.
+
+    A student map of another spatial size is resized to the teacher's
+    (bilinear, ``align_corners=False``), as the hint of a high-resolution
+    teacher needs.
+
+    Args:
+        owner (str): The loss, named in the errors.
+        student_feat (Tensor): ``(N, C, H_s, W_s)``.
+        teacher_feat (Tensor): ``(N, C, H, W)``.
+
+    Returns:
+        tuple[Tensor, Tensor]: ``(N, C, H, W)`` student map (differentiable)
+        and teacher map (detached, in the student's dtype).
+
+    Raises:
+        ValueError: Maps that are not 4-D, differ in batch size, or differ
+            in channels (the message says which ``HintAdapter`` to add).
+    """
+    if student_feat.dim() != 4 or teacher_feat.dim() != 4:
+        raise ValueError(f'{owner} expects (N, C, H, W) feature maps, '
+                         f'got {tuple(student_feat.shape)} and '
+                         f'{tuple(teacher_feat.shape)}')
+    if student_feat.size(0) != teacher_feat.size(0):
+        raise ValueError(f'{owner}: student and teacher feature maps must '
+                         'have the same batch size, got '
+                         f'{student_feat.size(0)} and {teacher_feat.size(0)}')
+    c_s, c_t = student_feat.size(1), teacher_feat.size(1)
+    if c_s != c_t:
+        raise ValueError(
+            f'{owner}: the student feature has {c_s} channels but the '
+            f'teacher hint has {c_t} channels. Configure a HintAdapter that '
+            f'maps {c_s} -> {c_t} channels, e.g. adapters=[dict('
+            f"type='HintAdapter', in_channels={c_s}, out_channels={c_t})] "
+            'in the distiller config.')
+    if student_feat.shape[-2:] != teacher_feat.shape[-2:]:
+        student_feat = F.interpolate(
+            student_feat,
+            size=teacher_feat.shape[-2:],
+            mode='bilinear',
+            align_corners=False)
+    return student_feat, teacher_feat.detach().to(student_feat.dtype)
+
+
+def feature_mask(owner: str, weight: Optional[Tensor],
+                 feat: Tensor) -> Optional[Tensor]:
+    """``weight > 0`` as a boolean ``(N, 1, H, W)`` mask of the positions
+    of ``feat`` that count (the distiller's padding mask), or None.
+
+    Raises:
+        ValueError: ``weight`` of another shape than ``(N, 1, H, W)`` or
+            ``(N, H, W)`` with ``feat``'s ``N, H, W``.
+    """
+    if weight is None:
+        return None
+    n, _, height, width = feat.shape
+    if weight.dim() == 3:
+        weight = weight[:, None]
+    if tuple(weight.shape) != (n, 1, height, width):
+        raise ValueError(f'{owner}: weight must be a (N, 1, H, W) = '
+                         f'{(n, 1, height, width)} mask of the teacher map, '
+                         f'got {tuple(weight.shape)}')
+    return weight > 0

@@ -32,11 +32,7 @@ MASK_KD = dict(
     bg_weight=1.0,
     T=1.0,
     loss_weight=1.0)
-pytestmark = [
-    pytest.mark.usefixtures('one_thread'),
-    pytest.mark.filterwarnings(
-        'ignore:TwoStageDistiller. teacher_ckpt is None')
-]
+pytestmark = [pytest.mark.usefixtures('one_thread')]
 
 
 def detector(name: str) -> dict:

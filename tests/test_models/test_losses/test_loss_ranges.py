@@ -35,6 +35,12 @@ def mmkd_scope():
     (dict(type='HintAdaptLoss', loss_weight=-0.5), 'loss_weight=-0.5 must '
      'be a number >= 0'),
     (dict(type='HintAdaptLoss', loss_weight=True), 'loss_weight=True'),
+    (dict(type='PKDLoss', loss_weight=-6), 'loss_weight=-6 must be a number '
+     '>= 0'),
+    (dict(type='PKDLoss', eps=0.0), 'eps=0.0 must be a number > 0'),
+    (dict(type='CWDLoss', tau=0), r'tau=0 must be a number > 0 \(the '
+     r'temperature\)'),
+    (dict(type='CWDLoss', loss_weight=float('nan')), 'loss_weight=nan'),
 ])
 def test_out_of_range_values_are_refused(cfg, message):
     with pytest.raises(ConfigError, match=message) as info:
@@ -47,6 +53,8 @@ def test_out_of_range_values_are_refused(cfg, message):
         type='WeightedKDLoss', T=0.5, fg_weight=0, bg_weight=0, loss_weight=0),
     dict(type='TeacherBoundedRegLoss', margin=0, loss_weight=0),
     dict(type='HintAdaptLoss', loss_weight=0),
+    dict(type='PKDLoss', loss_weight=0),
+    dict(type='CWDLoss', tau=1e-3, loss_weight=0),
 ])
 def test_range_boundaries_are_accepted(cfg):
     """0 switches a weight off and is a legal value."""
@@ -70,6 +78,8 @@ def test_distiller_names_the_term_of_a_bad_value():
     (dict(type='TeacherBoundedRegLoss'), ((3, 4), (3, 4), (3, 4))),
     (dict(type='L2RegDistillLoss'), ((3, 4), (3, 4))),
     (dict(type='HintAdaptLoss'), ((2, 3, 4, 4), (2, 3, 4, 4))),
+    (dict(type='PKDLoss'), ((2, 3, 4, 4), (2, 3, 4, 4))),
+    (dict(type='CWDLoss', tau=2.0), ((2, 3, 4, 4), (2, 3, 4, 4))),
 ])
 def test_float32_under_autocast_from_bfloat16_inputs(loss_cfg, args):
     """bfloat16 inputs under an enclosing autocast give a float32 loss equal
