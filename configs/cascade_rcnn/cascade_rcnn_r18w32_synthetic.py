@@ -2,13 +2,14 @@
 # FPN and RPN (frcnn_r18w32_synthetic.py: ResNet-18 at half width, 32
 # channels in the first stage) with a three-stage cascade RoI head
 # (cascade_rcnn_r18_fpn_small.py), each stage's head as wide as the demo
-# teacher's, trained for the teacher's schedule (12 epochs). It teaches
+# teacher's, trained for the teacher's schedule (8 epochs). It teaches
 # the demo's Faster R-CNN student in
 # configs/kd/cascade_r18w32_frcnn_r18w8_synthetic.py.
 _base_ = [
     '../_base_/models/cascade_rcnn_r18_fpn_small.py',
     '../_base_/datasets/synthetic_coco.py',
-    '../_base_/schedules/schedule_demo_3x.py', '../_base_/default_runtime.py'
+    '../_base_/schedules/schedule_demo_teacher.py',
+    '../_base_/default_runtime.py'
 ]
 model = dict(
     backbone=dict(base_channels=32),

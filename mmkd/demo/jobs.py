@@ -19,10 +19,13 @@ from mmkd.utils.cpus import cpu_count
 class Job(NamedTuple):
     """``fn(env, log)`` runs the job: ``env`` holds the thread count for
     its tools and ``log`` the file their output goes to (both None when
-    jobs run one at a time, with the output on the terminal)."""
+    jobs run one at a time, with the output on the terminal). An
+    ``exclusive`` job starts when no other job runs, nothing starts beside
+    it, and its tools get every CPU's thread."""
     name: str
     fn: Callable[[Optional[dict], Optional[str]], object]
     after: Sequence[str] = ()
+    exclusive: bool = False
 
 
 def thread_env(workers: int) -> Optional[dict]:
@@ -65,9 +68,15 @@ def run_jobs(jobs: Sequence[Job],
         where = f', output in {log}' if log else ''
         print(f'{prefix} {job.name}: started{where}', flush=True)
         began = time.time()
+        job_env = env
+        if env is not None and job.exclusive:
+            job_env = dict(
+                env,
+                OMP_NUM_THREADS=os.environ.get('OMP_NUM_THREADS',
+                                               str(cpu_count())))
 
         def call():
-            out = job.fn(env, log)
+            out = job.fn(job_env, log)
             print(
                 f'{prefix} {job.name}: done in '
                 f'{(time.time() - began) / 60:.1f} min',
@@ -86,11 +95,15 @@ def run_jobs(jobs: Sequence[Job],
                     blocked.add(job.name)
             stop = failed and not keep_going
             for job in list(pending):
-                if stop or len(running) >= workers:
+                if stop or len(running) >= workers or any(
+                        j.exclusive for j in running.values()):
                     break
-                if all(dep in results for dep in job.after):
-                    pending.remove(job)
-                    start(job)
+                if not all(dep in results for dep in job.after):
+                    continue
+                if job.exclusive and running:
+                    break  # it waits for the others; nothing starts before
+                pending.remove(job)
+                start(job)
             if not running:
                 break
             done, _ = wait(list(running), return_when=FIRST_COMPLETED)

@@ -6,7 +6,7 @@ import os.path as osp
 import cv2
 import numpy as np
 
-from mmkd.analysis.logs import read_json_lines, val_curve
+from mmkd.analysis.logs import read_json_lines
 from mmkd.analysis.speed import (build_deployed, count_parameters,
                                  time_inference)
 from mmkd.engine.config_check import load_cfg
@@ -17,7 +17,7 @@ NAMES = dict(
 
 def collect_run(config: str, ckpt: str, run_dir: str, test_dir: str,
                 options: list) -> dict:
-    """Test metrics, validation curve and model size of one run."""
+    """Test metrics and model size of one run."""
     logs = glob.glob(osp.join(test_dir, '*', '*.json'))
     if not logs:
         raise RuntimeError(f'no test log under {test_dir}')
@@ -39,8 +39,7 @@ def collect_run(config: str, ckpt: str, run_dir: str, test_dir: str,
         cfg=cfg,
         mAP=metrics['coco/bbox_mAP'],
         mAP50=metrics['coco/bbox_mAP_50'],
-        params=count_parameters(model),
-        curve=val_curve(run_dir))
+        params=count_parameters(model))
 
 
 def measure_speed(results: dict, *, images: int = 20, rounds: int = 3) -> None:
@@ -67,25 +66,6 @@ def measure_speed(results: dict, *, images: int = 20, rounds: int = 3) -> None:
             times[name].append(speed['ms_per_image'])
     for name in models:
         results[name]['ms'] = float(np.median(times[name]))
-
-
-def plot_curves(results: dict, path: str) -> str:
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(6, 4), dpi=100)
-    for name, res in results.items():
-        if res['curve']:
-            steps, values = zip(*res['curve'])
-            ax.plot(steps, values, marker='o', label=NAMES[name])
-    ax.set_xlabel('epoch')
-    ax.set_ylabel('validation mAP (COCO)')
-    ax.grid(alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return path
 
 
 def _cell(img: np.ndarray, boxes, labels, title: str) -> np.ndarray:
@@ -190,7 +170,7 @@ def write_report(results: dict, figures: dict, path: str, *, minutes: float,
         '', f"Gain of distillation over the student alone: "
         f"{d['mAP'] - s['mAP']:+.3f} mAP, {d['mAP50'] - s['mAP50']:+.3f} "
         'mAP@0.5.', f'Share of the teacher-student gap closed (mAP): {share}.',
-        '', f"![validation mAP]({osp.basename(figures['curves'])})", '',
+        '',
         f"![detections]({osp.basename(figures['detections'])})", ''
     ]
     text = '\n'.join(lines)

@@ -121,12 +121,20 @@ def _pooled(feats: Tensor, rows: Tensor, cols: Tensor,
     order = torch.argsort(index, stable=True)
     rows, cols = rows[order], cols[order]
     pooled, start = [], 0
+    channels, height, width = feats.shape[1:]
+    pooled_h, pooled_w = rows.size(1), cols.size(1)
     for img, count in enumerate(torch.bincount(index, minlength=num).tolist()):
         if count:
             end = start + count
+            # (r * P, H) @ (H, C * W): every RoI's rows in one product,
+            # then (r, P * C, W) @ (r, W, Q): each RoI's columns
+            by_rows = rows[start:end].reshape(
+                -1, height) @ feats[img].transpose(0, 1).reshape(
+                    height, channels * width)
+            out = by_rows.view(count, pooled_h * channels,
+                               width) @ cols[start:end].transpose(1, 2)
             pooled.append(
-                torch.einsum('rph,chw,rqw->rcpq', rows[start:end], feats[img],
-                             cols[start:end]))
+                out.view(count, pooled_h, channels, pooled_w).transpose(1, 2))
             start = end
     inverse = torch.empty_like(order)
     inverse[order] = torch.arange(order.numel(), device=order.device)
@@ -138,11 +146,15 @@ class SeparableRoIAlign(RoIAlign):
     """mmcv's ``RoIAlign`` computed by :func:`roi_align_separable` on the
     CPU for maps of at most ``max_cells`` positions (average pooling), and
     by mmcv's kernel otherwise. The same arguments as mmcv's, and the same
-    numbers (to float rounding).
+    numbers (to float rounding), for maps in any memory format (mmcv's
+    kernel alone reads a channels-last map wrongly).
 
     Args:
         max_cells (int): the largest ``H * W`` computed as matrices.
     """
+
+    # ChannelsLastHook: correct for maps in any memory format
+    layout_free = True
 
     def __init__(self, *args, max_cells: int = MAX_CELLS, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -152,7 +164,8 @@ class SeparableRoIAlign(RoIAlign):
         small = input.shape[-2] * input.shape[-1] <= self.max_cells
         if (input.device.type != 'cpu' or not small or self.pool_mode != 'avg'
                 or self.use_torchvision):
-            return super().forward(input, rois)
+            # mmcv's kernels read the map's memory as contiguous
+            return super().forward(input.contiguous(), rois)
         return roi_align_separable(input, rois, self.output_size,
                                    self.spatial_scale, self.sampling_ratio,
                                    self.aligned)

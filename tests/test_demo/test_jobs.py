@@ -72,3 +72,37 @@ def test_one_at_a_time_streams_and_unknown_prerequisites_refused(tmp_path):
     assert seen == [(None, None)]
     with pytest.raises(ValueError, match=r"needs unknown jobs \['b'\]"):
         run_jobs([Job('a', lambda env, log: None, ('b', ))], 1, str(tmp_path))
+
+
+def test_an_exclusive_job_runs_alone_with_every_thread(tmp_path,
+                                                       monkeypatch):
+    import time
+    monkeypatch.setattr('mmkd.demo.jobs.cpu_count', lambda: 2)
+    monkeypatch.delenv('OMP_NUM_THREADS', raising=False)
+    events, lock = [], threading.Lock()
+
+    def job(name, seconds=0.0):
+
+        def fn(env, log):
+            with lock:
+                events.append(('start', name, env['OMP_NUM_THREADS']))
+            time.sleep(seconds)
+            with lock:
+                events.append(('end', name))
+
+        return fn
+
+    jobs = [
+        Job('other', job('other', 0.3)),
+        Job('teacher', job('teacher'), exclusive=True),
+        Job('student', job('student')),
+        Job('distilled', job('distilled'), ('teacher', )),
+    ]
+    run_jobs(jobs, 2, str(tmp_path))
+    order = [e[:2] for e in events]
+    # the exclusive job waits for 'other', and 'student' (listed after it)
+    # waits for the exclusive job
+    assert order[:4] == [('start', 'other'), ('end', 'other'),
+                         ('start', 'teacher'), ('end', 'teacher')]
+    threads = {e[1]: e[2] for e in events if e[0] == 'start'}
+    assert threads == dict(other='1', teacher='2', student='1', distilled='1')

@@ -97,3 +97,17 @@ def test_under_autocast_it_pools_in_the_features_precision():
     ref = roi_align(feats, rois, (7, 7), 0.25, 0, 'avg', True)
     assert out.dtype == torch.float32
     assert torch.allclose(out, ref, atol=1e-5)
+
+
+def test_any_memory_format_gives_mmcvs_numbers():
+    """mmcv's kernel reads a channels-last map as contiguous (wrong
+    numbers); SeparableRoIAlign is right on either path."""
+    feats = torch.randn(2, 4, 16, 16)
+    rois = _rois(20, 2, 64)
+    ref = roi_align(feats, rois, (7, 7), 0.25, 0, 'avg', True)
+    nhwc = feats.contiguous(memory_format=torch.channels_last)
+    assert not torch.allclose(
+        roi_align(nhwc, rois, (7, 7), 0.25, 0, 'avg', True), ref, atol=1e-3)
+    for max_cells in (16 * 16, 8 * 8):  # matrices, then mmcv's kernel
+        layer = SeparableRoIAlign(7, spatial_scale=0.25, max_cells=max_cells)
+        assert torch.allclose(layer(nhwc, rois), ref, atol=1e-5)

@@ -29,9 +29,13 @@ test_pipeline = [
         meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
                    'scale_factor'))
 ]
+# Images load in the training process (num_workers=0): a batch of eight
+# 128 px images takes about 15 ms to load and augment, 4% of a step on 2
+# CPU cores (data_time in the logs), and worker processes would compete
+# with the trainings the demo runs side by side.
 train_dataloader = dict(
     batch_size=8,
-    num_workers=2,
+    num_workers=0,
     persistent_workers=False,
     sampler=dict(type='DefaultSampler', shuffle=True),
     batch_sampler=dict(type='AspectRatioBatchSampler'),
@@ -46,7 +50,7 @@ train_dataloader = dict(
         backend_args=backend_args))
 val_dataloader = dict(
     batch_size=8,
-    num_workers=2,
+    num_workers=0,
     persistent_workers=False,
     drop_last=False,
     sampler=dict(type='DefaultSampler', shuffle=False),
@@ -61,7 +65,7 @@ val_dataloader = dict(
         backend_args=backend_args))
 test_dataloader = dict(
     batch_size=8,
-    num_workers=2,
+    num_workers=0,
     persistent_workers=False,
     drop_last=False,
     sampler=dict(type='DefaultSampler', shuffle=False),

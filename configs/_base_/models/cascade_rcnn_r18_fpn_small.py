@@ -15,8 +15,9 @@ model = dict(
         num_stages=3,
         stage_loss_weights=[1, 0.5, 0.25],
         bbox_roi_extractor=dict(
-            type='SingleRoIExtractor',
-            roi_layer=dict(type='RoIAlign', output_size=7, sampling_ratio=0),
+            type='AmpSafeRoIExtractor',  # as the small Faster R-CNN's
+            roi_layer=dict(
+                type='SeparableRoIAlign', output_size=7, sampling_ratio=0),
             out_channels=32,
             featmap_strides=[4, 8, 16, 32],
             finest_scale=28),  # 56 in MMDetection, halved for small images

@@ -8,8 +8,9 @@ model = dict(
     type='MaskRCNN',
     roi_head=dict(
         mask_roi_extractor=dict(
-            type='SingleRoIExtractor',
-            roi_layer=dict(type='RoIAlign', output_size=14, sampling_ratio=0),
+            type='AmpSafeRoIExtractor',  # as the box branch's
+            roi_layer=dict(
+                type='SeparableRoIAlign', output_size=14, sampling_ratio=0),
             out_channels=32,
             featmap_strides=[4, 8, 16, 32],
             finest_scale=28),  # as the box branch's (halved for small images)
