@@ -23,12 +23,12 @@ import sys
 import time
 from typing import NamedTuple, Optional
 
+from mmkd.analysis.logs import read_json_lines, val_curve
 from . import comparison
 from .ablation_table import ablation_table
 from .comparison import COMPARED, SWEEP_FACTORS, method_options
 from .jobs import Job, run_jobs
 from .pipeline import MODES, RUNS, check_outputs, data_options, run, train
-from .report import read_json_lines, val_curve
 
 TEACHER, STUDENT, DISTILLED = (config for _, config in RUNS)
 L2_REG = DISTILLED.replace('.py', '_l2reg.py')
