@@ -3,6 +3,7 @@ config: same-resolution and high-resolution teachers."""
 import re
 
 import pytest
+import torch
 
 from mmkd.testing import ROOT, load_tool
 
@@ -127,3 +128,35 @@ def test_teacher_forward_runs_what_the_terms_need(extra, parts, capsys):
     out = capsys.readouterr().out
     assert re.search(rf'teacher forward F +[\d.]+ ms +\({re.escape(parts)}\)',
                      out), out
+
+
+@pytest.mark.usefixtures('one_thread')
+def test_before_times_mmcvs_roi_align_beside_the_config(capsys):
+    """--before: the same pair with mmcv's RoIAlign and contiguous weights,
+    in the same rounds; both rows and both ratios are printed."""
+    from mmcv.ops import RoIAlign
+
+    from mmkd.ops import SeparableRoIAlign
+    tool = load_tool('analysis_tools/benchmark_distill')
+    argv = [
+        f'{ROOT}/configs/kd/frcnn_r18w32_r18w8_synthetic.py', '--shape', '64',
+        '64', '--batch-size', '1', '--random-teacher'
+    ]
+    distiller, _ = tool.build(tool.parse_args(argv))
+    conv = distiller.student.backbone.conv1.weight
+    assert conv.is_contiguous(memory_format=torch.channels_last)  # the hook
+    tool.earlier_ops(distiller)
+    assert conv.is_contiguous()
+    layers = [
+        m for model in (distiller, distiller.teacher) for m in model.modules()
+        if isinstance(m, RoIAlign)
+    ]
+    assert len(layers) == 8 and not any(
+        isinstance(m, SeparableRoIAlign) for m in layers)
+    tool.main(argv + ['--iters', '1', '--before'])
+    out = capsys.readouterr().out
+    assert '-- as configured' in out and '-- before' in out
+    found = re.search(
+        r'D / \(S \+ F\): before ([\d.]+), as configured ([\d.]+); '
+        r'distill step D, as configured / before: ([\d.]+)', out)
+    assert found and all(float(x) > 0 for x in found.groups())

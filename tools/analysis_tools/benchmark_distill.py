@@ -2,7 +2,7 @@
 
     python tools/analysis_tools/benchmark_distill.py CONFIG \
         [--shape 600 1000] [--batch-size 1] [--iters 5] [--amp] [--memory] \
-        [--random-teacher]
+        [--random-teacher] [--before] [--device cuda]
 
 On the same batches and in one run (these machines are noisy, so the steps
 are interleaved round by round and the median is kept) it measures:
@@ -25,7 +25,10 @@ batch; ``--memory`` runs ``S`` and ``D`` in fresh processes and prints their
 peak RSS. The teacher is loaded from the config's ``teacher_ckpt``;
 ``--random-teacher`` times a teacher with random weights instead (the step
 times do not depend on the weights, and no student is trained here for
-use).
+use). A config that trains channels-last (``ChannelsLastHook``) is timed
+channels-last. ``--before`` times, beside it and round by round, the same
+pair with mmcv's ``RoIAlign`` and contiguous weights, the defaults before
+``SeparableRoIAlign`` and ``ChannelsLastHook``.
 """
 import argparse
 import os.path as osp
@@ -65,6 +68,12 @@ def parse_args(argv=None):
         help="time a teacher with random weights instead of the config's "
         'teacher_ckpt (model.random_teacher=True): the times do not depend '
         'on the weights, and this benchmark trains no student for use')
+    parser.add_argument(
+        '--before',
+        action='store_true',
+        help="also time the same pair with mmcv's RoIAlign in place of "
+        'SeparableRoIAlign and without channels-last weights (the earlier '
+        'defaults), round by round beside the config as it is')
     parser.add_argument('--only', choices=['S', 'D'], help=argparse.SUPPRESS)
     parser.add_argument(
         '--cfg-options', nargs='+', default=[], help='key=value overrides')
@@ -91,9 +100,36 @@ def build(args):
             f'error: {args.config} sets no model.teacher_ckpt; give the '
             'teacher with --cfg-options model.teacher_ckpt=PATH, or time a '
             'random teacher with --random-teacher')
+    torch.manual_seed(0)
     distiller = MODELS.build(cfg.model).to(args.device).train()
+    if any(
+            h.get('type') == 'ChannelsLastHook'
+            for h in cfg.get('custom_hooks', [])):
+        # as the config trains (ChannelsLastHook)
+        from mmkd.engine.hooks.channels_last_hook import check_layout_free
+        check_layout_free(distiller)
+        distiller.to(memory_format=torch.channels_last)
     shape = args.shape or _pipeline_shape(cfg)
     return distiller, _batch(distiller, shape, args.batch_size, cfg)
+
+
+def earlier_ops(distiller) -> None:
+    """The distiller's student and teacher with mmcv's ``RoIAlign`` in
+    place of ``SeparableRoIAlign`` and contiguous weights: the defaults
+    before those two (``--before``)."""
+    from mmcv.ops import RoIAlign
+
+    from mmkd.ops import SeparableRoIAlign
+    for model in (distiller, distiller.teacher):
+        model.to(memory_format=torch.contiguous_format)
+        for module in list(model.modules()):
+            for name, child in module.named_children():
+                if isinstance(child, SeparableRoIAlign):
+                    setattr(
+                        module, name,
+                        RoIAlign(child.output_size, child.spatial_scale,
+                                 child.sampling_ratio, child.pool_mode,
+                                 child.aligned))
 
 
 def _pipeline_shape(cfg):
@@ -194,23 +230,43 @@ def timed(fn, iters):
     return statistics.median(times[1:])  # the first round warms up
 
 
-def speed(distiller, data, iters):
+def _jobs(distiller, data):
     student = distiller.student
     s_optim = torch.optim.SGD(student.parameters(), lr=1e-4, momentum=0.9)
     d_optim = torch.optim.SGD(distiller.parameters(), lr=1e-4, momentum=0.9)
     rois = _student_rois(distiller, data)
-    jobs = dict(
+    return dict(
         S=lambda: _step(student, student.loss, s_optim, data),
         F=lambda: _teacher_forward(distiller, data, rois),
         D=lambda: _step(distiller, distiller.loss, d_optim, data),
         T=lambda: _no_grad(distiller.teacher.loss, data))
+
+
+def speed(distiller, data, iters, others=None):
+    """Median seconds of ``S``, ``F``, ``D``, ``T``; with ``others``
+    (``{name: (distiller, data)}``) a dict of them per variant, the first
+    named ``'as configured'``, all timed round by round in turn."""
+    variants = {'as configured': (distiller, data), **(others or {})}
+    jobs = {
+        (variant, name): job
+        for variant, pair in variants.items()
+        for name, job in _jobs(*pair).items()
+    }
     for job in jobs.values():  # warm-up round
         job()
-    times = {name: [] for name in jobs}
+    times = {key: [] for key in jobs}
     for _ in range(iters):
-        for name, job in jobs.items():
-            times[name].append(_seconds(job))
-    return {name: statistics.median(v) for name, v in times.items()}
+        for key, job in jobs.items():
+            times[key].append(_seconds(job))
+    medians = {key: statistics.median(v) for key, v in times.items()}
+    per_variant = {
+        variant: {
+            name: medians[variant, name]
+            for name in 'SFDT'
+        }
+        for variant in variants
+    }
+    return per_variant if others else per_variant['as configured']
 
 
 def _no_grad(fn, data):
@@ -325,7 +381,21 @@ def main(argv=None):
     shape = tuple(data['inputs'].shape)
     print(f'{args.config}: batch {shape}, {torch.get_num_threads()} threads,'
           f' device {args.device}')
-    report_speed(speed(distiller, data, args.iters), teacher_parts(distiller))
+    if args.before:
+        earlier, _ = build(args)  # the same weights and batch
+        earlier_ops(earlier)
+        times = speed(distiller, data, args.iters, {'before': (earlier, data)})
+        for variant, t in times.items():
+            print(f'-- {variant}')
+            report_speed(t, teacher_parts(distiller))
+        ratio = {v: t['D'] / (t['S'] + t['F']) for v, t in times.items()}
+        faster = times['as configured']['D'] / times['before']['D']
+        print(f"D / (S + F): before {ratio['before']:.3f}, as configured "
+              f"{ratio['as configured']:.3f}; distill step D, as configured "
+              f'/ before: {faster:.2f}')
+    else:
+        report_speed(
+            speed(distiller, data, args.iters), teacher_parts(distiller))
     if args.amp:
         amp_agreement(distiller, data, args.iters)
     if args.memory:
