@@ -55,6 +55,7 @@ SCRIPTS = {
     'tools/run_demo.sh': ('tools/demo.py', 0, lambda a: []),
     'tools/run_tests.sh': (None, 0, None),  # pytest's own arguments
     'tools/setup_env.sh': (None, 0, None),
+    'tools/gpu_check.sh': ('tools/misc/gpu_check.py', 0, lambda a: []),
 }
 # Scripts a script runs, whose environment variables it passes on.
 CALLS = {

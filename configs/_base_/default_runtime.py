@@ -6,7 +6,7 @@ default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=50),
     # MMEngine's ParamSchedulerHook that holds the schedule on a batch
-    # skipped by TwoStageDistiller(nonfinite='skip').
+    # skipped for non-finite losses (default_hooks.nonfinite.policy='skip').
     param_scheduler=dict(type='SkipAwareParamSchedulerHook'),
     # Checkpoints are written atomically (temporary file, fsync, rename): a
     # crash mid-write never leaves a truncated checkpoint. MMEngine writes

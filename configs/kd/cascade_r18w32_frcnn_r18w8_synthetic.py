@@ -13,4 +13,4 @@
 _base_ = ['./frcnn_r18w32_r18w8_synthetic.py']
 model = dict(
     teacher='configs/cascade_rcnn/cascade_rcnn_r18w32_synthetic.py',
-    teacher_ckpt='work_dirs/cascade_rcnn_r18w32_synthetic/epoch_12.pth')
+    teacher_ckpt='work_dirs/cascade_rcnn_r18w32_synthetic/epoch_8.pth')

@@ -15,7 +15,7 @@ model = dict(
     **_base_.distiller,  # the paper's terms and weights
     student=_base_.model,
     teacher='configs/faster_rcnn/frcnn_r18w32_synthetic_pretrained.py',
-    teacher_ckpt='work_dirs/frcnn_r18w32_synthetic_pretrained/epoch_12.pth',
+    teacher_ckpt='work_dirs/frcnn_r18w32_synthetic_pretrained/epoch_8.pth',
     # Hint on FPN level 0 (stride 4) of both (hint_levels=[(0, 0)]); 16
     # student channels are mapped to the teacher's 64 by a 1x1 adaptation
     # layer (Sec. 3.3).

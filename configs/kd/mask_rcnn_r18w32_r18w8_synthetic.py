@@ -17,7 +17,7 @@ model = dict(
     **_base_.distiller,  # the paper's terms and weights
     student=_base_.model,
     teacher='configs/mask_rcnn/mask_rcnn_r18w32_synthetic.py',
-    teacher_ckpt='work_dirs/mask_rcnn_r18w32_synthetic/epoch_12.pth',
+    teacher_ckpt='work_dirs/mask_rcnn_r18w32_synthetic/epoch_8.pth',
     # Hint on FPN level 0 (stride 4) of both; 16 student channels mapped to
     # the teacher's 64 by a 1x1 adaptation layer (Sec. 3.3).
     adapters=[dict(type='HintAdapter', in_channels=16, out_channels=64)])

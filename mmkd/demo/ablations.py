@@ -205,7 +205,7 @@ def parse_args(argv=None):
         '--teacher-ckpt',
         default=None,
         help='use this Faster R-CNN teacher (e.g. the demo\'s, '
-        'work_dirs/demo/teacher/epoch_12.pth) instead of '
+        'work_dirs/demo/teacher/epoch_8.pth) instead of '
         'training one with seed 0 (the other families\' teachers are '
         'trained here)')
     parser.add_argument(

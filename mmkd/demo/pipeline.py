@@ -12,9 +12,13 @@ generated dataset, with a report.
    reused; an interrupted one resumes);
 3. evaluates all three on the test split with ``tools/test.py`` (COCO mAP
    and mAP@0.5) and measures parameters and inference ms/image;
-4. writes ``WORK_DIR/report.md`` with the table and two figures: the
-   validation mAP curves and detections of the student and the distilled
-   student side by side.
+4. writes ``WORK_DIR/report.md`` with the table and ``detections.png``:
+   the ground truth and the detections of the teacher, the student alone
+   and the distilled student on the same test images.
+
+The trainings run without validation (nothing here reads it); with
+``--jobs 2`` (default on 2 CPUs) the teacher trains alone with every
+thread, then the two students train side by side.
 """
 import argparse
 import json
@@ -26,8 +30,7 @@ import time
 
 from mmkd.utils.cpus import cpu_count
 from .jobs import Job, run_jobs
-from .report import (collect_run, draw_side_by_side, measure_speed,
-                     write_report)
+from .report import collect_run, draw_side_by_side, measure_speed, write_report
 
 # The demo runs the repository's tools and configs (mmkd is installed in
 # editable mode from it).

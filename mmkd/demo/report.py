@@ -170,8 +170,7 @@ def write_report(results: dict, figures: dict, path: str, *, minutes: float,
         '', f"Gain of distillation over the student alone: "
         f"{d['mAP'] - s['mAP']:+.3f} mAP, {d['mAP50'] - s['mAP50']:+.3f} "
         'mAP@0.5.', f'Share of the teacher-student gap closed (mAP): {share}.',
-        '',
-        f"![detections]({osp.basename(figures['detections'])})", ''
+        '', f"![detections]({osp.basename(figures['detections'])})", ''
     ]
     text = '\n'.join(lines)
     with open(path, 'w') as f:

@@ -248,3 +248,11 @@ def check_run_values(cfg: Config) -> None:
     if not isinstance(work_dir, str) or not work_dir:
         raise ConfigError(f'work_dir={work_dir!r} must be a directory path; '
                           'give one with --work-dir DIR')
+
+
+def type_name(node) -> str:
+    """The unscoped name of a config dict's ``type`` (or of a ``type``
+    itself: a registry name, ``scope.Name``, or a class); '' without one."""
+    model_type = node.get('type') if isinstance(node, dict) else node
+    name = getattr(model_type, '__name__', model_type)
+    return name.split('.')[-1] if isinstance(name, str) else ''

@@ -6,6 +6,7 @@ import os.path as osp
 import textwrap
 from typing import List
 
+from mmkd.engine.config_check import type_name
 from mmkd.utils.config_paths import is_scoped
 from mmkd.utils.errors import MissingFileError
 from .pairing import METHODS, KDPlan, has_paper_terms
@@ -145,13 +146,6 @@ def hints_and_adapters(plan: KDPlan) -> List[str]:
     return lines + [f'{INDENT}])']
 
 
-def _type_name(node) -> str:
-    """The unscoped name of a config dict's ``type`` ('' without one)."""
-    model_type = node.get('type') if isinstance(node, dict) else None
-    name = getattr(model_type, '__name__', model_type)
-    return name.split('.')[-1] if isinstance(name, str) else ''
-
-
 def _from_mmdet(plan: KDPlan) -> bool:
     """Whether the student's config names MMDetection's types, where mmkd's
     own configs name mmkd's variants."""
@@ -162,8 +156,8 @@ def student_lines(plan: KDPlan) -> List[str]:
     """``student=``: the student's model, with mmkd's AMP-safe RPN head and
     RoI extractor where it has MMDetection's."""
     model = plan.student.cfg.model
-    rpn = _type_name(model.get('rpn_head')) == 'RPNHead'
-    extractor = _type_name(
+    rpn = type_name(model.get('rpn_head')) == 'RPNHead'
+    extractor = type_name(
         (model.get('roi_head')
          or {}).get('bbox_roi_extractor')) == 'SingleRoIExtractor'
     if not (_from_mmdet(plan) and (rpn or extractor)):
@@ -209,7 +203,7 @@ def _loader_lines(cfg, split: str) -> List[str]:
     with ``CheckedLoadImageFromFile``, where it is MMDetection's
     ``CocoDataset`` (not inside a dataset wrapper)."""
     dataset = (cfg.get(f'{split}_dataloader') or {}).get('dataset') or {}
-    if _type_name(dataset) != 'CocoDataset':
+    if type_name(dataset) != 'CocoDataset':
         return []
     base = f'_base_.{split}_dataloader.dataset.pipeline'
     lines = [
@@ -217,7 +211,7 @@ def _loader_lines(cfg, split: str) -> List[str]:
         f"{INDENT * 2}type='mmkd.CheckedCocoDataset',"
     ]
     pipeline = dataset.get('pipeline') or []
-    if pipeline and _type_name(pipeline[0]) == 'LoadImageFromFile':
+    if pipeline and type_name(pipeline[0]) == 'LoadImageFromFile':
         lines += [
             f'{INDENT * 2}pipeline=[', f'{INDENT * 3}dict(',
             f'{INDENT * 4}{base}[0],',
@@ -254,7 +248,7 @@ def runtime_lines(plan: KDPlan) -> List[str]:
     if not _from_mmdet(plan):
         return []
     hooks = '_base_.custom_hooks + ' if cfg.get('custom_hooks') else ''
-    scheduler = _type_name(
+    scheduler = type_name(
         (cfg.get('default_hooks')
          or {}).get('param_scheduler')) == 'ParamSchedulerHook'
     lines = comment(
@@ -262,7 +256,8 @@ def runtime_lines(plan: KDPlan) -> List[str]:
         'random generator states, so that --resume continues as the '
         'uninterrupted run would' +
         ('; the learning-rate schedule holds still on a batch skipped for '
-         "non-finite losses (model.nonfinite='skip')." if scheduler else '.'))
+         'non-finite losses (default_hooks.nonfinite.policy=skip).'
+         if scheduler else '.'))
     lines.append('default_hooks = dict(')
     if scheduler:
         lines.append(f'{INDENT}param_scheduler=dict('

@@ -74,8 +74,7 @@ def test_one_at_a_time_streams_and_unknown_prerequisites_refused(tmp_path):
         run_jobs([Job('a', lambda env, log: None, ('b', ))], 1, str(tmp_path))
 
 
-def test_an_exclusive_job_runs_alone_with_every_thread(tmp_path,
-                                                       monkeypatch):
+def test_an_exclusive_job_runs_alone_with_every_thread(tmp_path, monkeypatch):
     import time
     monkeypatch.setattr('mmkd.demo.jobs.cpu_count', lambda: 2)
     monkeypatch.delenv('OMP_NUM_THREADS', raising=False)

@@ -42,3 +42,23 @@ def test_mmcvs_roi_align_is_refused():
         ChannelsLastHook().before_train(SimpleNamespace(model=model))
     assert not model.backbone.conv1.weight.is_contiguous(
         memory_format=torch.channels_last)
+
+
+def test_train_refuses_it_before_writing_anything(tiny_data, tmp_path):
+    from mmkd.testing import TINY_CONFIG, data_options, load_tool
+    config = tmp_path / 'tiny_mmcv_roi_align.py'
+    config.write_text(f"_base_ = ['{TINY_CONFIG}']\n"
+                      "custom_hooks = [dict(type='ChannelsLastHook')]\n")
+    work_dir = tmp_path / 'work'
+    with pytest.raises(SystemExit) as info:
+        load_tool('train').main([
+            str(config), '--work-dir',
+            str(work_dir), '--cfg-options', *data_options(tiny_data),
+            'model.roi_head.bbox_roi_extractor.roi_layer.type=RoIAlign'
+        ])
+    message = str(info.value)
+    assert message.startswith(
+        "error: ChannelsLastHook: roi_head.bbox_roi_extractor.roi_layers.0 "
+        "is mmcv's RoIAlign, which reads a channels-last map")
+    assert '\n' not in message
+    assert not work_dir.exists()

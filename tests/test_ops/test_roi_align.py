@@ -111,3 +111,18 @@ def test_any_memory_format_gives_mmcvs_numbers():
     for max_cells in (16 * 16, 8 * 8):  # matrices, then mmcv's kernel
         layer = SeparableRoIAlign(7, spatial_scale=0.25, max_cells=max_cells)
         assert torch.allclose(layer(nhwc, rois), ref, atol=1e-5)
+
+
+def test_the_benchmark_prints_both_and_their_ratio(capsys):
+    from mmkd.testing import load_tool
+    load_tool('analysis_tools/benchmark_roi_align').main(
+        ['--sizes', '8', '--rois', '6', '--images', '2', '--iters', '1'])
+    out = capsys.readouterr().out
+    row = out.strip().splitlines()[-1].split('|')
+    assert row[1].strip() == '8 x 8'
+    mmcv_ms, sep_ms, ratio = (float(x) for x in row[2:5])
+    assert mmcv_ms > 0 and sep_ms > 0
+    # the ratio of the unrounded times (printed to 0.1 ms and 0.01)
+    low = (sep_ms - 0.05) / (mmcv_ms + 0.05) - 0.005
+    high = (sep_ms + 0.05) / max(mmcv_ms - 0.05, 1e-9) + 0.005
+    assert low <= ratio <= high

@@ -160,3 +160,24 @@ def test_before_times_mmcvs_roi_align_beside_the_config(capsys):
         r'D / \(S \+ F\): before ([\d.]+), as configured ([\d.]+); '
         r'distill step D, as configured / before: ([\d.]+)', out)
     assert found and all(float(x) > 0 for x in found.groups())
+
+
+@pytest.mark.usefixtures('one_thread')
+def test_a_cascade_pair_is_timed(tmp_path, capsys):
+    """The student's first-stage RoIs reach F, whatever the RoI head."""
+    config = tmp_path / 'kd_cascade.py'
+    config.write_text(
+        f"_base_ = ['{ROOT}/tests/configs/tiny_cascade_rcnn.py', "
+        f"'{ROOT}/configs/_base_/distill/chen2017.py']\n"
+        'model = dict(_delete_=True, **_base_.distiller, '
+        'student=_base_.model, '
+        f"teacher='{ROOT}/tests/configs/tiny_cascade_rcnn_teacher.py', "
+        "adapters=[dict(type='HintAdapter', in_channels=16, "
+        'out_channels=32)])\n')
+    tool = load_tool('analysis_tools/benchmark_distill')
+    tool.main([
+        str(config), '--shape', '64', '64', '--batch-size', '1', '--iters',
+        '1', '--random-teacher'
+    ])
+    out = capsys.readouterr().out
+    assert re.search(r'distill step D +[\d.]+ ms', out), out

@@ -109,3 +109,14 @@ def test_what_a_step_measured_or_why_it_failed(tmp_path, capsys):
     assert '| fine | ok: 1 | 2 |' in text
     assert '| broken | FAILED: failed | 1 |' in text
     assert '| later | not run: the set-up failed |  |' in text
+
+
+def test_a_work_dir_that_is_a_file_is_one_error_line(tmp_path):
+    taken = tmp_path / 'taken'
+    taken.write_text('')
+    proc = _script('--work-dir', str(taken / 'check'))
+    assert proc.returncode == 1
+    assert proc.stderr.strip() == (
+        f"error: --work-dir '{taken / 'check'}': '{taken}' is a file, not a "
+        'directory; give another path')
+    assert proc.stdout == ''

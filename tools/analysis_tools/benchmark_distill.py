@@ -1,7 +1,7 @@
 """What distillation costs: step times, their ratios, precision and memory.
 
     python tools/analysis_tools/benchmark_distill.py CONFIG \
-        [--shape 600 1000] [--batch-size 1] [--iters 5] [--amp] [--memory] \
+        [--shape 600 1000] [--batch-size 2] [--iters 5] [--amp] [--memory] \
         [--random-teacher] [--before] [--device cuda]
 
 On the same batches and in one run (these machines are noisy, so the steps
@@ -145,7 +145,7 @@ def _batch(distiller, shape, batch_size, cfg):
     teacher (``teacher_input_scale`` != 1) each sample also carries the
     teacher's image, as ``PackDistillInputs`` packs it."""
     from mmdet.testing import demo_mm_inputs
-    num_classes = distiller.student.roi_head.bbox_head.num_classes
+    num_classes = distiller.student_roi.bbox_head(0).num_classes
     torch.manual_seed(0)
     packed = demo_mm_inputs(
         batch_size=batch_size,
@@ -195,20 +195,23 @@ def _teacher_forward(distiller, data, rois):
 
 
 def _student_rois(distiller, data):
-    """The RoIs the student samples on this batch (for ``F``)."""
+    """The RoIs of the student's first RoI stage on this batch (for ``F``):
+    those the distiller gives the teacher's RoI head."""
     captured = {}
-    forward = distiller.student.roi_head._bbox_forward
 
-    def capture(x, rois):
-        captured['rois'] = rois
-        return forward(x, rois)
+    def capture(stage, feats, rois, samples):
+        captured.setdefault(stage, rois)
+        return type(distiller).teacher_rcn(distiller, stage, feats, rois,
+                                           samples)
 
-    distiller.student.roi_head._bbox_forward = capture
-    with torch.no_grad():
-        torch.manual_seed(1)
-        distiller.loss(data['inputs'], data['data_samples'])
-    distiller.student.roi_head._bbox_forward = forward
-    return captured['rois']
+    distiller.teacher_rcn = capture  # this instance only
+    try:
+        with torch.no_grad():
+            torch.manual_seed(1)
+            distiller.loss(data['inputs'], data['data_samples'])
+    finally:
+        del distiller.teacher_rcn
+    return captured[0]
 
 
 def _sync():

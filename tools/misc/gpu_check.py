@@ -186,9 +186,24 @@ def table(info: dict, rows: list) -> str:
     return '\n'.join(lines)
 
 
+def check_work_dir(work_dir: str) -> None:
+    """Refuse a --work-dir that cannot be written, in one line (this script
+    runs with the machine's Python, before mmkd is installed there)."""
+    where = work_dir
+    while not osp.exists(where):
+        where = osp.dirname(where)
+    if not osp.isdir(where):
+        raise SystemExit(f'error: --work-dir {work_dir!r}: {where!r} is a '
+                         'file, not a directory; give another path')
+    if not os.access(where, os.W_OK | os.X_OK):
+        raise SystemExit(f'error: --work-dir {work_dir!r}: no permission to '
+                         f'write in {where!r}; give another path')
+
+
 def main(argv=None):
     args = parse_args(argv)
     work_dir = osp.abspath(args.work_dir)
+    check_work_dir(work_dir)
     info = report()
     steps = plan(info, work_dir, args.skip_setup)
     if not info['gpus']:

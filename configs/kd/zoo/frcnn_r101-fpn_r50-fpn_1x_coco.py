@@ -75,7 +75,7 @@ test_dataloader = val_dataloader
 # mmkd's runtime: checkpoints written atomically and carrying the random
 # generator states, so that --resume continues as the uninterrupted run; the
 # learning-rate schedule holds still on a batch skipped for non-finite losses
-# (model.nonfinite='skip').
+# (default_hooks.nonfinite.policy='skip').
 default_hooks = dict(
     param_scheduler=dict(type='mmkd.SkipAwareParamSchedulerHook'),
     checkpoint=dict(backend_args=dict(backend='atomic_local')))

@@ -13,6 +13,8 @@ from typing import List, Optional
 from mmengine.config import Config
 from mmengine.utils import get_object_from_string
 
+from mmkd.engine.config_check import type_name
+
 
 def is_distiller(model_cfg: dict) -> bool:
     """Whether a model config is a ``TwoStageDistiller`` (its ``type`` a
@@ -38,8 +40,8 @@ def teacher_model_cfg(model_cfg: dict) -> Optional[dict]:
 
 
 # mmkd types of a training run that an exported config does without:
-# hooks that only make mmkd's own runs resumable.
-TRAINING_ONLY_HOOKS = ('RNGStateHook', )
+# hooks that only make mmkd's own runs resumable or faster.
+TRAINING_ONLY_HOOKS = ('RNGStateHook', 'ChannelsLastHook')
 # mmkd types and the MMDetection / MMEngine / MMCV type an exported config
 # names instead: mmkd's variants, which behave the same outside training
 # (AMP-safe heads, checked dataset and image loading, the schedule hook
@@ -54,11 +56,6 @@ MMDET_EQUIVALENTS = {
     'SkipAwareParamSchedulerHook': 'ParamSchedulerHook',
     'FastCocoMetric': 'CocoMetric',
 }
-
-
-def _short_name(model_type) -> str:
-    name = getattr(model_type, '__name__', model_type)
-    return name.split('.')[-1] if isinstance(name, str) else str(name)
 
 
 def _as_class(model_type):
@@ -94,7 +91,7 @@ def plain_type(model_type, imports: List[str]) -> str:
     for mmkd's variants, see ``MMDET_EQUIVALENTS``), or ``mmkd.<Name>`` (its
     module appended to ``imports``) for a module only mmkd has."""
     cls = _as_class(model_type)
-    name = _short_name(model_type)
+    name = type_name(model_type)
     if cls is not None and not cls.__module__.startswith('mmkd.'):
         return name  # MMDetection's, MMEngine's or torch's, by its name
     if name in MMDET_EQUIVALENTS:
@@ -124,7 +121,7 @@ def _drop_training_only(cfg: dict) -> None:
     if 'custom_hooks' in cfg:
         cfg['custom_hooks'] = [
             hook for hook in cfg['custom_hooks']
-            if _short_name(hook.get('type')) not in TRAINING_ONLY_HOOKS
+            if type_name(hook.get('type')) not in TRAINING_ONLY_HOOKS
         ]
     checkpoint = (cfg.get('default_hooks') or {}).get('checkpoint') or {}
     if (checkpoint.get('backend_args') or {}).get('backend') == \
