@@ -1,9 +1,10 @@
-# A student twice as wide as the demo's (16 channels in the first ResNet
-# stage; the teacher has 32, the demo's student 8), trained alone on the
-# generated dataset with the students' schedule. With
-# configs/kd/frcnn_r18w32_r18w16_synthetic.py it measures how much of the
-# teacher-student gap distillation closes for a student with more capacity
-# (docs/reproduction.md, "The miniature reproduction").
+# The demo's student: the demo teacher's detector (frcnn_r18w32_synthetic.py)
+# at half its width (16 channels in the first ResNet stage, 0.98M parameters
+# against the teacher's 3.89M), trained alone on the generated dataset with
+# the students' schedule (schedule_demo.py, 4 epochs). Chosen over the
+# quarter-width student (frcnn_r18w8_synthetic.py) on the validation split,
+# 3 seeds: distillation closes 51% of its gap to the teacher against 32%
+# (docs/reproduction.md).
 _base_ = [
     '../_base_/models/faster_rcnn_r18_fpn_small.py',
     '../_base_/datasets/synthetic_coco.py',

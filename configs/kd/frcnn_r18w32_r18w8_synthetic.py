@@ -1,6 +1,8 @@
-# The demo's distilled student: frcnn_r18w8_synthetic.py (the student, same
-# schedule) distilled from frcnn_r18w32_synthetic.py (the teacher) with the
+# The quarter-width student (frcnn_r18w8_synthetic.py, same schedule)
+# distilled from the demo's teacher (frcnn_r18w32_synthetic.py) with the
 # paper's full objective and weights (configs/_base_/distill/chen2017.py).
+# The demo's distillation config, frcnn_r18w32_r18w16_synthetic.py, is this
+# one with a student twice as wide.
 # tools/demo.py sets teacher_ckpt to the teacher it trained; by hand, train
 # the teacher first and pass
 #   --cfg-options model.teacher_ckpt=work_dirs/<teacher>/epoch_N.pth

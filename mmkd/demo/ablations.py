@@ -32,18 +32,19 @@ from .pipeline import MODES, RUNS, check_outputs, data_options, run, train
 
 TEACHER, STUDENT, DISTILLED = (config for _, config in RUNS)
 L2_REG = DISTILLED.replace('.py', '_l2reg.py')
-# A student twice as wide (0.98M parameters against 0.25M): how the share
-# of the gap closed depends on the student's capacity.
-STUDENT_W16 = STUDENT.replace('r18w8', 'r18w16')
-DISTILLED_W16 = DISTILLED.replace('r18w8', 'r18w16')
+# A student half as wide as the demo's (0.25M parameters against 0.98M):
+# how the share of the gap closed depends on the student's capacity.
+STUDENT_W8 = STUDENT.replace('r18w16', 'r18w8')
+DISTILLED_W8 = DISTILLED.replace('r18w16', 'r18w8')
 # Other RoI-head families on the same data and trunks: Mask R-CNN teacher,
-# student and distilled student (box and mask mAP); the demo's Faster R-CNN
-# student distilled by a Cascade R-CNN teacher.
+# student and distilled student (box and mask mAP; the quarter-width
+# students, the cheapest), and the demo's Faster R-CNN student distilled by
+# a Cascade R-CNN teacher.
 MASK_TEACHER = 'configs/mask_rcnn/mask_rcnn_r18w32_synthetic.py'
 MASK_STUDENT = 'configs/mask_rcnn/mask_rcnn_r18w8_synthetic.py'
 MASK_DISTILLED = 'configs/kd/mask_rcnn_r18w32_r18w8_synthetic.py'
 CASCADE_TEACHER = 'configs/cascade_rcnn/cascade_rcnn_r18w32_synthetic.py'
-CASCADE_DISTILLED = 'configs/kd/cascade_r18w32_frcnn_r18w8_synthetic.py'
+CASCADE_DISTILLED = 'configs/kd/cascade_r18w32_frcnn_r18w16_synthetic.py'
 T2 = ['model.distill_losses.rpn_kd.T=2.0', 'model.distill_losses.rcn_kd.T=2.0']
 TERMS = ('rpn_kd', 'rpn_reg', 'rcn_kd', 'rcn_reg', 'hint')
 
@@ -54,7 +55,7 @@ def _off(*terms):
 
 # The later methods on the demo pair's hint level and adaptation layer: the
 # terms of configs/_base_/distill/<method>.py with the paper's switched off
-# (the same models as configs/kd/frcnn_r18w32_r18w8_synthetic_<method>.py,
+# (the same models as configs/kd/frcnn_r18w32_r18w16_synthetic_<method>.py,
 # built from the demo's distillation config, whichever student it has).
 FITNETS = _off('rpn_kd', 'rpn_reg', 'rcn_kd',
                'rcn_reg') + method_options('fitnets')
@@ -112,14 +113,14 @@ ROWS = {
         ['model.adapters.0.type=FixedChannelMap'], 'full', '<'),
     'full_t2':
     Row('full, temperature T = 2', DISTILLED, T2, 'full', None),
-    'student_w16':
-    Row('half-width student alone', STUDENT_W16, [], alone='student_w16'),
-    'full_w16':
-    Row('full method, half-width student', DISTILLED_W16, [], 'student_w16',
-        '>', 'student_w16'),
-    'full_w16_t2':
-    Row('full, half-width student, T = 2', DISTILLED_W16, T2, 'full_w16', None,
-        'student_w16'),
+    'student_w8':
+    Row('quarter-width student alone', STUDENT_W8, [], alone='student_w8'),
+    'full_w8':
+    Row('full method, quarter-width student', DISTILLED_W8, [], 'student_w8',
+        '>', 'student_w8'),
+    'full_w8_t2':
+    Row('full, quarter-width student, T = 2', DISTILLED_W8, T2, 'full_w8',
+        None, 'student_w8'),
     # Mask R-CNN: the paper's terms on the box side, the student's mask
     # head on its own loss (and, beyond the paper, with mask KD).
     'mask_student':
@@ -154,7 +155,7 @@ METHODS = ('fitnets', 'pkd', 'cwd', 'chen2017_pkd')
 # Rows run only when named: a student twice as wide, other RoI-head
 # families (each family's teacher is trained only when one of its rows
 # runs), the later methods.
-NAMED_ROWS = ('student_w16', 'full_w16', 'full_w16_t2', 'mask_student',
+NAMED_ROWS = ('student_w8', 'full_w8', 'full_w8_t2', 'mask_student',
               'mask_full', 'mask_full_mask_kd', 'cascade_full') + METHODS
 # The paper's ablations, run when --rows is not given.
 DEFAULT_ROWS = [row for row in ROWS if row not in NAMED_ROWS]
@@ -170,8 +171,8 @@ def parse_args(argv=None):
         default=None,
         choices=list(ROWS),
         help='default: the paper\'s ablations, or with --compare the '
-        'comparison\'s rows; run only when named: the *_w16 rows (a student '
-        'twice as wide), the mask_* rows (Mask R-CNN, box and mask mAP), '
+        'comparison\'s rows; run only when named: the *_w8 rows (a student '
+        'half as wide), the mask_* rows (Mask R-CNN, box and mask mAP), '
         'cascade_full (a Cascade R-CNN teacher) and the later methods')
     parser.add_argument(
         '--compare',

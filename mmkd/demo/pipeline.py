@@ -38,8 +38,8 @@ ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 RUNS = (
     ('teacher', 'configs/faster_rcnn/frcnn_r18w32_synthetic.py'),
-    ('student', 'configs/faster_rcnn/frcnn_r18w8_synthetic.py'),
-    ('distilled', 'configs/kd/frcnn_r18w32_r18w8_synthetic.py'),
+    ('student', 'configs/faster_rcnn/frcnn_r18w16_synthetic.py'),
+    ('distilled', 'configs/kd/frcnn_r18w32_r18w16_synthetic.py'),
 )
 # No validation during the demo's trainings: nothing in the demo reads it
 # (the three are evaluated on the test split afterwards; the choices behind

@@ -24,9 +24,9 @@ EXPECTED_TERMS = {
     'full': ALL_TERMS,
     'no_adapter': ALL_TERMS,
     'full_t2': ALL_TERMS,
-    'student_w16': None,
-    'full_w16': ALL_TERMS,
-    'full_w16_t2': ALL_TERMS,
+    'student_w8': None,
+    'full_w8': ALL_TERMS,
+    'full_w8_t2': ALL_TERMS,
     'mask_student': None,
     'mask_full': ALL_TERMS,
     'mask_full_mask_kd': ALL_TERMS | {'mask_kd'},
@@ -40,7 +40,7 @@ FEATURE_TERMS = {'hint', 'pkd', 'cwd'}
 METHODS = ('fitnets', 'pkd', 'cwd', 'chen2017_pkd')
 # rows run only when named
 NAMED = {
-    'student_w16', 'full_w16', 'full_w16_t2', 'mask_student', 'mask_full',
+    'student_w8', 'full_w8', 'full_w8_t2', 'mask_student', 'mask_full',
     'mask_full_mask_kd', 'cascade_full', *METHODS
 }
 
@@ -119,9 +119,10 @@ def test_row_builds_the_model_it_names(row, monkeypatch):
         assert kind == ('L2RegDistillLoss'
                         if row == 'kd_l2' else 'TeacherBoundedRegLoss')
         assert losses[name].loss_weight == 0.5
-    # the half-width rows' student: 16 channels in the first stage, 32 in
-    # the FPN, mapped to the teacher's 64
-    width = 16 if 'w16' in row else 8
+    # the demo's student: 16 channels in the first stage, 32 in the FPN,
+    # mapped to the teacher's 64; the quarter-width rows' 8 and 16
+    width = 8 if row.endswith(('_w8', '_w8_t2')) or row.startswith(
+        'mask') else 16
     assert model.student.backbone.base_channels == width
     if FEATURE_TERMS & expected:
         adapter = model.adapters[0]
@@ -195,11 +196,11 @@ def test_table_mean_std_gap_closed_and_verdicts(tmp_path):
             'val': [0.2, 0.2, 0.2],
             'test': [0.12, 0.13, 0.14]
         },
-        'student_w16': {
+        'student_w8': {
             'val': [0.1, 0.1, 0.1],
             'test': [0.15, 0.15, 0.15]
         },
-        'full_w16': {
+        'full_w8': {
             'val': [0.2, 0.2, 0.2],
             'test': [0.17, 0.17, 0.17]
         },
@@ -230,11 +231,11 @@ def test_table_mean_std_gap_closed_and_verdicts(tmp_path):
         'KD only, plain cross-entropy (w_bg = 1)']
     assert rows['teacher (seed 0)'].startswith(
         '| teacher (seed 0) | | 0.200 | 100% |')
-    # the half-width rows count the gap from the half-width student alone:
-    # (0.17 - 0.15) / (0.20 - 0.15) = 40% (from the quarter-width one: 70%)
-    assert '| 0.150 +- 0.000 | 0% |' in rows['half-width student alone']
-    assert '| 0.170 +- 0.000 | 40% | half-width student alone |' in rows[
-        'full method, half-width student']
+    # the quarter-width rows count the gap from the quarter-width student
+    # alone: (0.17 - 0.15) / (0.20 - 0.15) = 40% (from the demo's: 70%)
+    assert '| 0.150 +- 0.000 | 0% |' in rows['quarter-width student alone']
+    assert '| 0.170 +- 0.000 | 40% | quarter-width student alone |' in rows[
+        'full method, quarter-width student']
 
 
 def test_val_map_is_the_last_epochs_across_resumed_logs(tmp_path):

@@ -11,7 +11,7 @@ from mmengine.config import Config, DictAction
 
 from mmkd.testing import ROOT
 
-DEMO_KD = 'configs/kd/frcnn_r18w32_r18w8_synthetic'
+DEMO_KD = 'configs/kd/frcnn_r18w32_r18w16_synthetic'
 
 
 def _tools():
@@ -40,7 +40,7 @@ def _merged_terms(config: str, options: list) -> dict:
                                          ('chen2017_pkd', 'chen2017-pkd')])
 def test_method_rows_are_the_per_method_configs(row, suffix):
     """A row (the demo's distillation config with --cfg-options) trains the
-    terms and weights of configs/kd/frcnn_r18w32_r18w8_synthetic_<method>.py
+    terms and weights of configs/kd/frcnn_r18w32_r18w16_synthetic_<method>.py
     (and so of configs/_base_/distill/<method>.py)."""
     ablations, _ = _tools()
     spec = ablations.ROWS[row]

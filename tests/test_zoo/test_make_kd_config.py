@@ -260,7 +260,7 @@ def test_a_teacher_smaller_than_its_student_is_asked_for(
 # ------------------------------------------------------------- --method
 # relative to the repository root, as the demo's configs name the teacher
 DEMO_TEACHER = 'configs/faster_rcnn/frcnn_r18w32_synthetic.py'
-DEMO_STUDENT = 'configs/faster_rcnn/frcnn_r18w8_synthetic.py'
+DEMO_STUDENT = 'configs/faster_rcnn/frcnn_r18w16_synthetic.py'
 ZOO = osp.join(ROOT, 'configs/kd/zoo/frcnn_r101-fpn_r50-fpn_1x_coco.py')
 # --method -> the distillation terms of its configs
 METHOD_TERMS = {
@@ -312,7 +312,8 @@ def test_method_configs_are_the_hand_written_ones(method, zoo_plan, tmp_path,
     make(DEMO_TEACHER, DEMO_STUDENT, '--method', method, '--hint-levels',
          '0:0', '--out', out)
     hand = _model(
-        osp.join(ROOT, f'configs/kd/frcnn_r18w32_r18w8_synthetic_{suffix}.py'))
+        osp.join(ROOT, 'configs', 'kd',
+                 f'frcnn_r18w32_r18w16_synthetic_{suffix}.py'))
     if method == 'chen2017+pkd':
         hand['distill_losses']['hint']['loss_weight'] = 0.5
     assert _model(out) == hand

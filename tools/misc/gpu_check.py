@@ -33,8 +33,8 @@ from typing import Callable, List, NamedTuple, Optional
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 VENV = osp.join(ROOT, '.venv-gpu')
 # The demo's runs: teacher, student alone, distilled student.
-DEMO_DISTILLED = 'configs/kd/frcnn_r18w32_r18w8_synthetic.py'
-DEMO_STUDENT = 'configs/faster_rcnn/frcnn_r18w8_synthetic.py'
+DEMO_DISTILLED = 'configs/kd/frcnn_r18w32_r18w16_synthetic.py'
+DEMO_STUDENT = 'configs/faster_rcnn/frcnn_r18w16_synthetic.py'
 OPS_CHECK = (
     'import torch; from mmcv.ops import nms, roi_align; '
     "d = 'cuda'; b = torch.tensor([[0., 0, 10, 10], [1, 1, 11, 11]], "
