@@ -38,15 +38,21 @@ def build_step(config: str,
                channels_last: bool = False,
                lr: float = 1e-3) -> Callable[[dict], None]:
     """``step(batch)``: forward, losses, backward and an SGD update of the
-    config's model (a distiller's teacher loads ``teacher_ckpt``)."""
+    config's model (a distiller's teacher loads ``teacher_ckpt``), in the
+    channels-last format where ``channels_last`` is given or the config
+    trains so (``ChannelsLastHook``)."""
     import torch
 
+    from mmkd.engine.config_check import type_name
     from mmkd.models.distillers.export import is_distiller
     from mmkd.registry import MODELS
     cfg = _load(config, options)
     if teacher_ckpt and is_distiller(cfg.model):
         cfg.model.teacher_ckpt = teacher_ckpt
     model = MODELS.build(cfg.model).train()
+    channels_last = channels_last or any(
+        type_name(hook) == 'ChannelsLastHook'
+        for hook in cfg.get('custom_hooks') or [])
     fmt = torch.channels_last if channels_last else torch.contiguous_format
     if channels_last:
         model = model.to(memory_format=fmt)

@@ -248,12 +248,21 @@ def _visible_objects(items, cover, cfg):
 
 def _pixels(sl, visible, shape_hw):
     """``(H, W)``: the image pixels of which at least half of the
-    ``_SS x _SS`` supersampled pixels are in ``visible`` (at ``sl``)."""
-    full = np.zeros(shape_hw, np.float32)
-    full[sl] = visible
+    ``_SS x _SS`` supersampled pixels are in ``visible`` (at ``sl``).
+
+    Computed on the image pixels the slice ``sl`` touches only."""
     h, w = shape_hw[0] // _SS, shape_hw[1] // _SS
-    share = full[:h * _SS, :w * _SS].reshape(h, _SS, w, _SS).mean((1, 3))
-    return share >= 0.5
+    y0, x0 = sl[0].start // _SS, sl[1].start // _SS
+    y1, x1 = min(h, -(-sl[0].stop // _SS)), min(w, -(-sl[1].stop // _SS))
+    window = np.zeros(((y1 - y0) * _SS, (x1 - x0) * _SS), np.float32)
+    rows = slice(sl[0].start - y0 * _SS, sl[0].stop - y0 * _SS)
+    cols = slice(sl[1].start - x0 * _SS, sl[1].stop - x0 * _SS)
+    window[rows, cols] = visible[:window.shape[0] - rows.start,
+                                 :window.shape[1] - cols.start]
+    share = window.reshape(y1 - y0, _SS, x1 - x0, _SS).mean((1, 3))
+    pixels = np.zeros((h, w), bool)
+    pixels[y0:y1, x0:x1] = share >= 0.5
+    return pixels
 
 
 def _rle(pixels):

@@ -9,8 +9,9 @@ All variants are built first; then every round runs one SGD step of each
 variant, in turn, on the same real batch of the config's training set, so
 that a machine's changing load touches all of them alike. Prints each
 variant's median wall and CPU time per step and its ratio to the first.
-``--channels-last`` runs the named variants with their weights and
-inputs in the channels-last memory format.
+A config that trains channels-last (``ChannelsLastHook``) runs so (a
+variant with ``custom_hooks=[]`` does not); ``--channels-last`` runs the
+named variants channels-last whatever their config says.
 """
 import argparse
 import statistics
