@@ -291,18 +291,9 @@ def doc_problems(path: str, monkeypatch) -> List[str]:
 
 # ------------------------------------------------------------------ tests
 DOCS = [osp.relpath(p, ROOT) for p in doc_files()]
-# README.md's one problem: its example teacher path
-# configs/faster_rcnn/teacher.py is not a file. strict: the mark fails once
-# it is fixed.
-README_XFAIL = pytest.mark.xfail(
-    strict=True,
-    reason='README.md names configs/faster_rcnn/teacher.py, not a file')
 
 
-@pytest.mark.parametrize('doc', [
-    pytest.param(doc, marks=README_XFAIL) if doc == 'README.md' else doc
-    for doc in DOCS
-])
+@pytest.mark.parametrize('doc', DOCS)
 def test_doc_shows_files_and_commands_that_exist(doc, monkeypatch):
     assert doc_problems(osp.join(ROOT, doc), monkeypatch) == []
 

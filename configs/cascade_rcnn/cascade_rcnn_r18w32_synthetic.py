@@ -4,7 +4,7 @@
 # (cascade_rcnn_r18_fpn_small.py), each stage's head as wide as the demo
 # teacher's, trained for the teacher's schedule (8 epochs). It teaches
 # the demo's Faster R-CNN student in
-# configs/kd/cascade_r18w32_frcnn_r18w8_synthetic.py.
+# configs/kd/cascade_r18w32_frcnn_r18w16_synthetic.py.
 _base_ = [
     '../_base_/models/cascade_rcnn_r18_fpn_small.py',
     '../_base_/datasets/synthetic_coco.py',

@@ -1,4 +1,4 @@
-# The demo's student (frcnn_r18w8_synthetic.py) with its ResNet-18 trunk
+# The quarter-width student (frcnn_r18w8_synthetic.py) with its ResNet-18 trunk
 # pre-trained instead of trained from scratch: the demo's stand-in for the
 # paper's ImageNet-initialised trunks. The trunk is first trained to
 # classify generated crops of the dataset's shapes, distractors and clutter

@@ -1,11 +1,11 @@
-# The demo's distillation with pre-trained trunks: the student
+# The quarter-width pair's distillation with pre-trained trunks: the student
 # frcnn_r18w8_synthetic_pretrained.py distilled from the teacher
 # frcnn_r18w32_synthetic_pretrained.py with the paper's terms and weights
-# (chen2017.py; the demo's frcnn_r18w32_r18w8_synthetic.py raises the hint
-# weight to 16). Both trunks come from tools/misc/pretrain_trunk.py (see the
-# two configs). Measured in docs/reproduction.md ("Pre-trained trunks"):
-# with a hint weight of 32 this pair diverged, so the demo trains from
-# scratch.
+# (chen2017.py; frcnn_r18w32_r18w8_synthetic.py, and the demo's
+# frcnn_r18w32_r18w16_synthetic.py after it, raise the hint weight to 16). Both
+# trunks come from tools/misc/pretrain_trunk.py (see the two configs). Measured
+# in docs/reproduction.md ("Pre-trained trunks"): with a hint weight of 32 this
+# pair diverged, so the demo trains from scratch.
 _base_ = [
     '../faster_rcnn/frcnn_r18w8_synthetic_pretrained.py',
     '../_base_/distill/chen2017.py'

@@ -1,7 +1,8 @@
-# A Mask R-CNN student: the demo's student (frcnn_r18w8_synthetic.py, a
-# quarter of the teacher's width) with the mask branch as wide as its RoI
-# features (16 channels), trained alone on the generated dataset with its
-# instance masks for the students' schedule (4 epochs).
+# A Mask R-CNN student: the quarter-width Faster R-CNN student
+# (frcnn_r18w8_synthetic.py, a quarter of the teacher's width) with the
+# mask branch as wide as its RoI features (16 channels), trained alone on
+# the generated dataset with its instance masks for the students' schedule
+# (4 epochs).
 _base_ = [
     '../_base_/models/mask_rcnn_r18_fpn_small.py',
     '../_base_/datasets/synthetic_coco_instance.py',

@@ -257,8 +257,8 @@ def _pixels(sl, visible, shape_hw):
     window = np.zeros(((y1 - y0) * _SS, (x1 - x0) * _SS), np.float32)
     rows = slice(sl[0].start - y0 * _SS, sl[0].stop - y0 * _SS)
     cols = slice(sl[1].start - x0 * _SS, sl[1].stop - x0 * _SS)
-    window[rows, cols] = visible[:window.shape[0] - rows.start,
-                                 :window.shape[1] - cols.start]
+    seen_h, seen_w = window.shape[0] - rows.start, window.shape[1] - cols.start
+    window[rows, cols] = visible[:seen_h, :seen_w]
     share = window.reshape(y1 - y0, _SS, x1 - x0, _SS).mean((1, 3))
     pixels = np.zeros((h, w), bool)
     pixels[y0:y1, x0:x1] = share >= 0.5

@@ -152,9 +152,9 @@ ROWS = {
     Row('full method + PKD', DISTILLED, method_options('pkd'), 'full', None),
 }
 METHODS = ('fitnets', 'pkd', 'cwd', 'chen2017_pkd')
-# Rows run only when named: a student twice as wide, other RoI-head
-# families (each family's teacher is trained only when one of its rows
-# runs), the later methods.
+# Rows run only when named: a student half as wide (the *_w8 rows), the
+# other RoI-head families (each family's teacher is trained only when one
+# of its rows runs), the later methods.
 NAMED_ROWS = ('student_w8', 'full_w8', 'full_w8_t2', 'mask_student',
               'mask_full', 'mask_full_mask_kd', 'cascade_full') + METHODS
 # The paper's ablations, run when --rows is not given.

@@ -58,7 +58,7 @@ MODES = dict(
         cfg_options=NO_VALIDATION),
     quick=dict(
         data='data/synthetic_quick',
-        generate=['--num-train', '96', '--num-val', '24', '--num-test', '24'],
+        generate=['--num-train', '48', '--num-val', '8', '--num-test', '8'],
         cfg_options=['train_cfg.max_epochs=1'] + NO_VALIDATION))
 
 

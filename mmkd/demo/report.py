@@ -146,7 +146,7 @@ def write_report(results: dict, figures: dict, path: str, *, minutes: float,
         lines += [
             'Quick mode checks the pipeline, not the numbers: the dataset, '
             'three trainings, their evaluation, the timing, the figures and '
-            'this report all ran. One epoch on 96 images is too short to '
+            'this report all ran. One epoch on 48 images is too short to '
             'learn, so the mAPs below say nothing about distillation; run '
             '`bash tools/run_demo.sh` without --quick for the result.', ''
         ]

@@ -97,9 +97,10 @@ def load_tool(name: str):
     return module
 
 
-def demo_batch(seed: int = 0) -> dict:
-    """A packed 2-image batch (64x64, 3 and 2 boxes of 6 classes) drawn
-    with ``seed``, as a data loader gives it to ``train_step``."""
+def demo_batch(seed: int = 0, with_mask: bool = False) -> dict:
+    """A packed 2-image batch (64x64, 3 and 2 boxes of 6 classes, with
+    instance masks if ``with_mask``) drawn with ``seed``, as a data loader
+    gives it to ``train_step``."""
     import torch
     from mmdet.testing import demo_mm_inputs
     torch.manual_seed(seed)
@@ -108,7 +109,7 @@ def demo_batch(seed: int = 0) -> dict:
         image_shapes=[(3, 64, 64)] * 2,
         num_items=[3, 2],
         num_classes=6,
-        with_mask=False)
+        with_mask=with_mask)
 
 
 def distiller_batch(model, seed: int = 0) -> tuple:

@@ -121,8 +121,8 @@ def test_row_builds_the_model_it_names(row, monkeypatch):
         assert losses[name].loss_weight == 0.5
     # the demo's student: 16 channels in the first stage, 32 in the FPN,
     # mapped to the teacher's 64; the quarter-width rows' 8 and 16
-    width = 8 if row.endswith(('_w8', '_w8_t2')) or row.startswith(
-        'mask') else 16
+    quarter = row.endswith(('_w8', '_w8_t2')) or row.startswith('mask')
+    width = 8 if quarter else 16
     assert model.student.backbone.base_channels == width
     if FEATURE_TERMS & expected:
         adapter = model.adapters[0]

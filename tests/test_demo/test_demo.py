@@ -1,7 +1,7 @@
 """The demo's quick mode runs end to end and writes its report.
 
 It asserts the pipeline (three trainings, evaluation, timing, figures and
-the report), not the size of the gain: one epoch on 96 images is too short
+the report), not the size of the gain: one epoch on 48 images is too short
 for that (see the README for the full demo's numbers).
 """
 import json
@@ -41,5 +41,6 @@ def test_quick_demo_writes_report(tmp_path):
         assert res['ms'] > 0 and osp.isfile(res['ckpt'])
     # The student is the small model, and distillation keeps it small.
     assert results['student']['params'] == results['distilled']['params']
-    assert results['teacher']['params'] > 4 * results['student']['params']
+    # (the half-width student: 0.98M parameters against the teacher's 3.89M)
+    assert results['teacher']['params'] > 3.5 * results['student']['params']
     assert 'Student distilled' in proc.stdout

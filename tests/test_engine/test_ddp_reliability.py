@@ -137,7 +137,7 @@ def test_a_failing_rank_stops_the_job(tiny_data, tiny_teacher, tmp_path,
     # all-reduce. A raise: torchrun sees rank 1 exit and ends rank 0. A
     # hang: rank 0's all-reduce times out after env_cfg.dist_cfg.timeout,
     # rank 0 exits and torchrun ends rank 1.
-    timeout = 10 if fault == 'hang' else 60  # seconds, for gloo
+    timeout = 5 if fault == 'hang' else 60  # seconds, for gloo
     options = kd_train_options(tiny_data, tiny_teacher) + [
         'train_dataloader.batch_size=1', 'train_cfg.max_epochs=1',
         f'env_cfg.dist_cfg.timeout={timeout}'

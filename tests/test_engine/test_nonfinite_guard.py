@@ -33,6 +33,23 @@ init_default_scope('mmkd')
 KD_CONFIG = f'{ROOT}/tests/configs/tiny_kd.py'
 KD = Config.fromfile(KD_CONFIG).model
 KD.random_teacher = True  # the mechanics, not a trained teacher
+# Every term the distiller has: the feature terms of the later methods on
+# the same hint level, and mask_kd on the tiny Mask R-CNNs.
+KD_ALL = copy.deepcopy(KD)
+KD_ALL.distill_losses.update(
+    pkd=dict(type='PKDLoss', loss_weight=6.0),
+    cwd=dict(type='CWDLoss', tau=1.0, loss_weight=10.0))
+KD_MASK = copy.deepcopy(KD)
+KD_MASK.update(
+    student=Config.fromfile(f'{ROOT}/tests/configs/tiny_mask_rcnn.py').model,
+    teacher='tests/configs/tiny_mask_rcnn_teacher.py')
+KD_MASK.distill_losses.mask_kd = dict(
+    type='WeightedKDLoss',
+    use_sigmoid=True,
+    fg_weight=1.0,
+    bg_weight=1.0,
+    T=1.0,
+    loss_weight=1.0)
 DETECTOR = Config.fromfile(TINY_CONFIG).model
 TERMS = {name: f'distill.loss_{name}' for name in TERM_NAMES}
 train_tool = load_tool('train')
@@ -54,14 +71,18 @@ class _Poisoned(nn.Module):
 
 @pytest.fixture
 def model():
+    return _build(KD)
+
+
+def _build(cfg):
     torch.manual_seed(0)
-    return MODELS.build(copy.deepcopy(KD))
+    return MODELS.build(copy.deepcopy(cfg))
 
 
 def _step(model, term, value, policy='stop', it=6, optim=None):
     """One guarded ``train_step`` at (0-based) iteration ``it`` with
     ``term``'s output multiplied by ``value`` (plain SGD unless ``optim``
-    is given)."""
+    is given), on a batch with masks if ``model`` has a mask head."""
     guard = NonFiniteGuard(model, policy)
     guard.install()
     if term is not None:
@@ -71,7 +92,8 @@ def _step(model, term, value, policy='stop', it=6, optim=None):
     optim = optim or OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.1))
     guard.before_step()
     try:
-        return model.train_step(demo_batch(0), optim)
+        masks = 'mask_kd' in model.distill_losses
+        return model.train_step(demo_batch(0, with_mask=masks), optim)
     finally:
         guard.remove()
 
@@ -81,7 +103,8 @@ def _params(model):
 
 
 @pytest.mark.parametrize('term', sorted(TERMS))
-def test_stop_names_the_term_and_the_iteration(model, term):
+def test_stop_names_the_term_and_the_iteration(term):
+    model = _build(KD_MASK if term == 'mask_kd' else KD_ALL)
     # The log counts iterations from 1: runner.iter 6 is "iteration 7".
     with pytest.raises(
             NonFiniteLossError, match=rf"\['{TERMS[term]}'\] at iteration 7"):

@@ -1,7 +1,7 @@
 """Validation never moves the training streams (RNGStateHook), so where a
-schedule validates is a question of time only: the demo teacher validates
-from epoch 9 on (schedule_demo_3x.py) and trains as if it validated every
-epoch."""
+schedule validates is a question of time only: the demo trains without
+validation (tools/demo.py) and learns what a run that validates every epoch
+learns."""
 import os.path as osp
 
 import pytest

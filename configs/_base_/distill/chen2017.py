@@ -37,8 +37,10 @@ distiller = dict(
         # for an all-zero student, 0 for a perfect one) whatever the
         # channels, activation scale, image size and padding; with several
         # hint levels, gamma multiplies each level's.
-        # Measured on the demo's pair only (docs/reproduction.md, "Hint
-        # normalisation and weight"; validation mAP after the demo's 4
+        # Measured on one pair only, the quarter-width R18 pair
+        # (configs/kd/frcnn_r18w32_r18w8_synthetic.py, whose gamma the
+        # demo's half-width pair inherits; docs/reproduction.md, "Hint
+        # normalisation and weight"; validation mAP after the students' 4
         # epochs): at 0.5 the distilled student ended below the student
         # trained alone (0.062, one seed, against 0.078 +- 0.008), and the
         # hint's gradient (0.08-0.34) stayed below the KD term's

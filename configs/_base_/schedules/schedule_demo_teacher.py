@@ -2,8 +2,8 @@
 # 0.05, 50 warm-up iterations) with tenfold decays after epochs 6 and 7,
 # until its validation mAP levels off before it teaches: the paper's
 # teachers are converged detectors. Validation mAP of the teacher per epoch
-# (seed 0, 500 validation images; docs/reproduction.md):
-#   0.012 0.090 0.192 0.270 0.327 0.379 | 0.460 | 0.462
+# (seed 0, 500 validation images; test 0.456; docs/reproduction.md):
+#   0.008 0.079 0.200 0.267 0.321 0.359 | 0.451 | 0.455
 # SGD (schedule_demo.py's lr 0.02) needed 12 epochs, decays after 9 and 11,
 # for the same level (0.465); AdamW for 7 epochs reached 0.417 (lr 1e-3)
 # and 0.426 (2e-3), for 6 epochs 0.360 and 0.379: weaker teachers.

@@ -1,6 +1,6 @@
 # frcnn_r18w32_r18w8_synthetic.py (configs/kd/) in MMEngine's pure-Python
-# style: the demo's distilled student, the same built model, types as
-# classes. The classic file is the primary one
+# style: the quarter-width student distilled from the demo's teacher, the
+# same built model, types as classes. The classic file is the primary one
 # (docs/user_guides/configs_and_terms.md, "Config styles"); a test checks
 # that both build the same model with the same loss configs. Bases
 # are read with `read_base()`, which takes only pure-Python files, so the
@@ -18,6 +18,7 @@ with read_base():
     from ..._base_.models.faster_rcnn_r18_fpn_small import *  # noqa
     from ..._base_.schedules.schedule_demo import *  # noqa: F401,F403
 
+from mmkd.engine.hooks import ChannelsLastHook
 from mmkd.models.distillers import TwoStageDistiller
 from mmkd.models.necks import HintAdapter
 
@@ -32,6 +33,8 @@ model.update(  # noqa: F405
             bbox_roi_extractor=dict(out_channels=16),
             bbox_head=dict(
                 in_channels=16, fc_out_channels=64, num_classes=6))))
+# Trained channels-last (ChannelsLastHook), as frcnn_r18w8_synthetic.py.
+custom_hooks = custom_hooks + [dict(type=ChannelsLastHook)]  # noqa: F405
 model = dict(
     distiller,  # noqa: F405 - the paper's terms and weights
     type=TwoStageDistiller,
