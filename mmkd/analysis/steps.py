@@ -43,16 +43,14 @@ def build_step(config: str,
     trains so (``ChannelsLastHook``)."""
     import torch
 
-    from mmkd.engine.config_check import type_name
+    from mmkd.engine.hooks.channels_last_hook import trains_channels_last
     from mmkd.models.distillers.export import is_distiller
     from mmkd.registry import MODELS
     cfg = _load(config, options)
     if teacher_ckpt and is_distiller(cfg.model):
         cfg.model.teacher_ckpt = teacher_ckpt
     model = MODELS.build(cfg.model).train()
-    channels_last = channels_last or any(
-        type_name(hook) == 'ChannelsLastHook'
-        for hook in cfg.get('custom_hooks') or [])
+    channels_last = channels_last or trains_channels_last(cfg)
     fmt = torch.channels_last if channels_last else torch.contiguous_format
     if channels_last:
         model = model.to(memory_format=fmt)

@@ -27,7 +27,8 @@ from mmengine.runner import Runner
 
 from mmkd.engine.checkpoint import (describe_keys, previous_complete,
                                     read_checkpoint, step_checkpoints)
-from mmkd.engine.config_check import type_name
+from mmkd.engine.hooks.channels_last_hook import (check_layout_free,
+                                                  trains_channels_last)
 from mmkd.engine.hooks.rng_state_hook import kept_rng_states
 from mmkd.registry import MODELS, RUNNERS
 from mmkd.utils.errors import CheckpointError, ConfigError
@@ -325,10 +326,7 @@ def check_model(cfg: Config) -> dict:
             if message is None:
                 raise
             raise ConfigError(message) from None
-    if any(
-            type_name(hook) == 'ChannelsLastHook'
-            for hook in cfg.get('custom_hooks') or []):
-        from .hooks.channels_last_hook import check_layout_free
+    if trains_channels_last(cfg):
         check_layout_free(model)  # before anything is written
     return {k: tuple(v.shape) for k, v in model.state_dict().items()}
 

@@ -97,6 +97,17 @@ def load_tool(name: str):
     return module
 
 
+# The mask distillation term the tests switch on (the settings of
+# configs/kd/mask_rcnn_r18w32_r18w8_synthetic_mask_kd.py).
+MASK_KD = dict(
+    type='WeightedKDLoss',
+    use_sigmoid=True,
+    fg_weight=1.0,
+    bg_weight=1.0,
+    T=1.0,
+    loss_weight=1.0)
+
+
 def demo_batch(seed: int = 0, with_mask: bool = False) -> dict:
     """A packed 2-image batch (64x64, 3 and 2 boxes of 6 classes, with
     instance masks if ``with_mask``) drawn with ``seed``, as a data loader

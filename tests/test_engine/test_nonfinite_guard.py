@@ -26,7 +26,8 @@ import mmkd.testing.faults  # noqa: F401  (registers NaNHintLoss)
 from mmkd.engine.nonfinite import NonFiniteGuard
 from mmkd.models.distillers import TERM_NAMES
 from mmkd.registry import MODELS
-from mmkd.testing import ROOT, TINY_CONFIG, data_options, demo_batch, load_tool
+from mmkd.testing import (MASK_KD, ROOT, TINY_CONFIG, data_options, demo_batch,
+                          load_tool)
 from mmkd.utils.errors import NonFiniteLossError
 
 init_default_scope('mmkd')
@@ -43,13 +44,7 @@ KD_MASK = copy.deepcopy(KD)
 KD_MASK.update(
     student=Config.fromfile(f'{ROOT}/tests/configs/tiny_mask_rcnn.py').model,
     teacher='tests/configs/tiny_mask_rcnn_teacher.py')
-KD_MASK.distill_losses.mask_kd = dict(
-    type='WeightedKDLoss',
-    use_sigmoid=True,
-    fg_weight=1.0,
-    bg_weight=1.0,
-    T=1.0,
-    loss_weight=1.0)
+KD_MASK.distill_losses.mask_kd = MASK_KD
 DETECTOR = Config.fromfile(TINY_CONFIG).model
 TERMS = {name: f'distill.loss_{name}' for name in TERM_NAMES}
 train_tool = load_tool('train')

@@ -4,6 +4,7 @@ from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from torch import nn
 
+from mmkd.engine.config_check import type_name
 from mmkd.registry import HOOKS
 from mmkd.utils.errors import ConfigError
 
@@ -36,6 +37,13 @@ class ChannelsLastHook(Hook):
             model = model.module
         check_layout_free(model)
         model.to(memory_format=torch.channels_last)
+
+
+def trains_channels_last(cfg) -> bool:
+    """Whether a config's ``custom_hooks`` hold ``ChannelsLastHook``."""
+    return any(
+        type_name(hook) == 'ChannelsLastHook'
+        for hook in cfg.get('custom_hooks') or [])
 
 
 def check_layout_free(model: nn.Module) -> None:

@@ -20,18 +20,11 @@ from mmengine.registry import init_default_scope
 
 import mmkd  # noqa: F401
 from mmkd.registry import MODELS
-from mmkd.testing import ROOT
+from mmkd.testing import MASK_KD, ROOT
 
 init_default_scope('mmkd')
 CONFIGS = f'{ROOT}/tests/configs'
 PAPER = Config.fromfile(f'{CONFIGS}/tiny_kd.py').model.distill_losses
-MASK_KD = dict(
-    type='WeightedKDLoss',
-    use_sigmoid=True,
-    fg_weight=1.0,
-    bg_weight=1.0,
-    T=1.0,
-    loss_weight=1.0)
 pytestmark = [pytest.mark.usefixtures('one_thread')]
 
 
