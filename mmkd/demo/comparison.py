@@ -91,8 +91,10 @@ def candidates(sweep: Sweep, factors=SWEEP_FACTORS) -> List[float]:
 
 
 def run_name(row: str, weight: Optional[float]) -> str:
-    """A run's name (and folder prefix): ``pkd_w6`` at weight 6."""
-    return row if weight is None else f'{row}_w{weight:g}'
+    """A run's name (and folder prefix): ``pkd-w6`` at weight 6. The hyphen
+    keeps it apart from every row's name (``full_w8`` is a row: the
+    quarter-width student)."""
+    return row if weight is None else f'{row}-w{weight:g}'
 
 
 def failed(score: float) -> bool:

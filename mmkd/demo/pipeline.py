@@ -153,8 +153,35 @@ def last_checkpoint(work_dir: str):
     return path if osp.isfile(path) else None
 
 
+def check_recipe(name: str, work_dir: str, recipe: dict) -> None:
+    """A run folder is reused (finished) or resumed (interrupted) only for
+    the config and options it was started with (``WORK_DIR/run.json``);
+    another recipe is an ``error:`` naming the settings that differ. A
+    folder without ``run.json`` (older runs) is not checked."""
+    path = osp.join(work_dir, 'run.json')
+    if not osp.isfile(path):
+        return
+    with open(path) as f:
+        earlier = json.load(f)
+    if earlier == recipe:
+        return
+    if earlier.get('config') != recipe['config']:
+        what = f"config {earlier.get('config')}, not {recipe['config']}"
+    else:
+        then, now = earlier.get('options', []), recipe['options']
+        what = (f'options {[o for o in then if o not in now]}, not '
+                f'{[o for o in now if o not in then]}')
+    raise SystemExit(
+        f'error: {work_dir} holds a {name} run started with {what}; pass '
+        '--force to train it again (the earlier run is kept aside) or give '
+        'another --work-dir')
+
+
 def train(name, config, work_dir, options, force, env=None, log=None) -> str:
     done = osp.join(work_dir, 'DONE')
+    recipe = dict(config=config, options=list(options))
+    if not force:
+        check_recipe(name, work_dir, recipe)
     if osp.isfile(done) and not force:
         print(f'[demo] {name}: finished earlier, reusing {work_dir}')
         return last_checkpoint(work_dir)
@@ -164,8 +191,13 @@ def train(name, config, work_dir, options, force, env=None, log=None) -> str:
         os.rename(work_dir, kept)
         print(f'[demo] {name}: --force, the earlier run is kept in {kept}')
     cmd = [sys.executable, 'tools/train.py', config, '--work-dir', work_dir]
-    if last_checkpoint(work_dir):
+    resume = last_checkpoint(work_dir)
+    if resume:
         cmd.append('--resume')  # an interrupted run continues
+    else:
+        os.makedirs(work_dir, exist_ok=True)
+        with open(osp.join(work_dir, 'run.json'), 'w') as f:
+            json.dump(recipe, f, indent=1)
     run(cmd + ['--cfg-options', *options], env=env, log=log)
     open(done, 'w').close()
     return last_checkpoint(work_dir)

@@ -70,6 +70,20 @@ def test_every_method_has_the_same_budget():
         assert term in _merged_terms(spec.config, spec.options), row
 
 
+def test_a_swept_run_is_never_another_row():
+    """Runs are reused by folder name: the sweep's run of ``full`` at
+    gamma 8 once reused the quarter-width student's ``full_w8`` row."""
+    ablations, comparison = _tools()
+    names = {
+        comparison.run_name(row, weight)
+        for row, sweep in comparison.sweeps().items()
+        for weight in comparison.candidates(sweep)
+    }
+    assert len(names) == 25
+    assert not names & set(ablations.ROWS), sorted(names & set(ablations.ROWS))
+    assert comparison.run_name('full', 8.0) == 'full-w8'
+
+
 def test_sweep_chooses_on_validation_and_survives_a_failed_run():
     _, comparison = _tools()
     calls = []
@@ -108,10 +122,10 @@ def test_compare_trains_sweeps_then_seeds_and_writes_the_table(
     sweep's folder), the cost of each distilled row and comparison.md."""
     ablations, comparison = _tools()
     trained, tested = [], []
-    val = {'pkd_w1.5': 0.10, 'pkd_w6': 0.14, 'pkd_w24': 0.17}
+    val = {'pkd-w1.5': 0.10, 'pkd-w6': 0.14, 'pkd-w24': 0.17}
 
     def train(name, config, run_dir, options, force, env=None, log=None):
-        if name in ('pkd_w96', 'pkd_w384'):
+        if name in ('pkd-w96', 'pkd-w384'):
             raise SystemExit(f'demo: tools/train.py failed; see {log}')
         trained.append((osp.basename(run_dir), options))
         return osp.join(run_dir, 'epoch_4.pth')
@@ -126,8 +140,8 @@ def test_compare_trains_sweeps_then_seeds_and_writes_the_table(
             'coco/bbox_mAP': {
                 'student_seed0': 0.09,
                 'student_seed1': 0.10,
-                'pkd_w24_seed0': 0.15,
-                'pkd_w24_seed1': 0.17,
+                'pkd-w24_seed0': 0.15,
+                'pkd-w24_seed1': 0.17,
                 'teacher_given': 0.40
             }[osp.basename(run_dir)]
         }
@@ -153,20 +167,20 @@ def test_compare_trains_sweeps_then_seeds_and_writes_the_table(
     ])
     runs = [name for name, _ in trained]
     assert runs == [
-        'pkd_w1.5_seed0', 'pkd_w6_seed0', 'pkd_w24_seed0', 'student_seed0',
-        'student_seed1', 'pkd_w24_seed0', 'pkd_w24_seed1'
+        'pkd-w1.5_seed0', 'pkd-w6_seed0', 'pkd-w24_seed0', 'student_seed0',
+        'student_seed1', 'pkd-w24_seed0', 'pkd-w24_seed1'
     ]
-    options = dict(trained)['pkd_w24_seed1']
+    options = dict(trained)['pkd-w24_seed1']
     assert options[-3:] == [
         'model.distill_losses.pkd.loss_weight=24', 'randomness.seed=1',
         f'model.teacher_ckpt={teacher}'
     ]
     assert tested == [
-        'student_seed0', 'student_seed1', 'pkd_w24_seed0', 'pkd_w24_seed1',
+        'student_seed0', 'student_seed1', 'pkd-w24_seed0', 'pkd-w24_seed1',
         'teacher_given'
     ]
     [(config, cost_options, out)] = costs
-    assert config == f'{DEMO_KD}.py' and out == 'cost_pkd_w24.json'
+    assert config == f'{DEMO_KD}.py' and out == 'cost_pkd-w24.json'
     assert 'model.distill_losses.pkd.loss_weight=24' in cost_options
     text = (tmp_path / 'work' / 'comparison.md').read_text()
     methods = text.split('\n\n')[1]  # the first table; the sweep's next

@@ -1,6 +1,8 @@
 """The demo pipeline's training step: reuse, resume, --force."""
 import os
 
+import pytest
+
 from mmkd.demo import pipeline
 
 
@@ -39,3 +41,29 @@ def test_finished_reused_interrupted_resumed_forced_kept(
     kept = [p for p in os.listdir(tmp_path) if p.startswith('student.')]
     assert len(kept) == 1 and kept[0].startswith('student.replaced-')
     assert os.path.isfile(tmp_path / kept[0] / 'epoch_1.pth')
+
+
+def test_a_run_is_reused_or_resumed_only_with_its_own_recipe(
+        tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr(pipeline, 'run', _fake_run(calls))
+    work_dir = str(tmp_path / 'student')
+    pipeline.train('student', 'cfg.py', work_dir, ['a=1', 'b=2'], False)
+    # finished with a=1: asked for a=3 it says so instead of reusing it
+    with pytest.raises(SystemExit) as exc:
+        pipeline.train('student', 'cfg.py', work_dir, ['a=3', 'b=2'], False)
+    message = str(exc.value)
+    assert message.startswith('error: ') and '\n' not in message
+    assert "['a=1'], not ['a=3']" in message and '--force' in message
+    with pytest.raises(SystemExit, match='config cfg.py, not other.py'):
+        pipeline.train('student', 'other.py', work_dir, ['a=1', 'b=2'], False)
+    # interrupted: not resumed with other options either
+    os.remove(os.path.join(work_dir, 'DONE'))
+    with pytest.raises(SystemExit, match=r"\['b=2'\], not \['b=5'\]"):
+        pipeline.train('student', 'cfg.py', work_dir, ['a=1', 'b=5'], False)
+    assert len(calls) == 1
+    # the same recipe resumes; --force starts the other one afresh
+    pipeline.train('student', 'cfg.py', work_dir, ['a=1', 'b=2'], False)
+    assert '--resume' in calls[-1]
+    pipeline.train('student', 'cfg.py', work_dir, ['a=3', 'b=2'], True)
+    assert '--resume' not in calls[-1] and calls[-1][-2:] == ['a=3', 'b=2']
