@@ -18,7 +18,8 @@ generated dataset, with a report.
 
 The trainings run without validation (nothing here reads it); with
 ``--jobs 2`` (default on 2 CPUs) the teacher trains alone with every
-thread, then the two students train side by side.
+thread, then the two students train side by side. ``--quick`` runs the same
+tools, one after the other, in this process.
 """
 import argparse
 import json
@@ -98,15 +99,26 @@ def parse_args(argv=None):
     return args
 
 
+# --quick runs the tools in the demo's own process, one after the other
+# (main(argv) of tools/*.py, the same code path without an interpreter
+# start of about 5 s CPU each); the full demo starts each tool as its own
+# process so that runs can go side by side.
+_IN_PROCESS = []
+
+
 def run(cmd: list, env: dict = None, log: str = None) -> None:
     """Run a tool, streaming its output (appended to ``log`` instead when
     given); stop the demo if it fails."""
     line = '$ ' + ' '.join(cmd)
-    full_env = dict(os.environ, PYTHONPATH=ROOT, **(env or {}))
-    if log is None:
+    if _IN_PROCESS:
+        print(line, flush=True)
+        code = run_in_process(cmd[1], cmd[2:])
+    elif log is None:
+        full_env = dict(os.environ, PYTHONPATH=ROOT, **(env or {}))
         print(line, flush=True)
         code = subprocess.call(cmd, cwd=ROOT, env=full_env)
     else:
+        full_env = dict(os.environ, PYTHONPATH=ROOT, **(env or {}))
         os.makedirs(osp.dirname(log), exist_ok=True)
         with open(log, 'a') as f:
             f.write(line + '\n')
@@ -121,6 +133,28 @@ def run(cmd: list, env: dict = None, log: str = None) -> None:
         where = 'its output above' if log is None else log
         raise SystemExit(f'demo: {cmd[1]} failed with exit code {code}; '
                          f'see {where}')
+
+
+def run_in_process(tool: str, argv: list) -> int:
+    """``main(argv)`` of ``tool`` (a path under the repository) in this
+    process; its exit code (a tool's ``error:`` line is printed by the tool
+    before it exits with 2)."""
+    import importlib.util
+    name = 'mmkd_demo_' + osp.splitext(osp.basename(tool))[0]
+    spec = importlib.util.spec_from_file_location(name, osp.join(ROOT, tool))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    try:
+        module.main(argv)  # what it returns, the script ignores too
+        code = None
+    except SystemExit as exc:
+        code = exc.code
+    if code is None:
+        return 0
+    if not isinstance(code, int):  # sys.exit('message')
+        print(code, file=sys.stderr, flush=True)
+        return 1
+    return code
 
 
 def data_options(data_root: str) -> list:
@@ -212,18 +246,23 @@ def main(argv=None):
     data_root = osp.abspath(args.data_root or osp.join(ROOT, mode['data']))
     check_outputs(work_dir, data_root)
     start = time.time()
-    run([
-        sys.executable, 'tools/dataset_converters/generate_synthetic.py',
-        '--out', data_root, *mode['generate']
-    ])
-    options = data_options(data_root) + mode['cfg_options'] + [
-        f'randomness.seed={args.seed}'
-    ]
-    run_jobs(
-        demo_jobs(work_dir, options, args.force),
-        args.jobs,
-        osp.join(work_dir, 'logs'),
-        prefix='[demo]')
+    if args.quick:
+        _IN_PROCESS.append(True)
+    try:
+        run([
+            sys.executable, 'tools/dataset_converters/generate_synthetic.py',
+            '--out', data_root, *mode['generate']
+        ])
+        options = data_options(data_root) + mode['cfg_options'] + [
+            f'randomness.seed={args.seed}'
+        ]
+        run_jobs(
+            demo_jobs(work_dir, options, args.force),
+            1 if args.quick else args.jobs,
+            osp.join(work_dir, 'logs'),
+            prefix='[demo]')
+    finally:
+        _IN_PROCESS.clear()
     results = {
         name:
         collect_run(config, last_checkpoint(osp.join(work_dir, name)),

@@ -1,5 +1,6 @@
 """The demo pipeline's training step: reuse, resume, --force."""
 import os
+import sys
 
 import pytest
 
@@ -67,3 +68,21 @@ def test_a_run_is_reused_or_resumed_only_with_its_own_recipe(
     assert '--resume' in calls[-1]
     pipeline.train('student', 'cfg.py', work_dir, ['a=3', 'b=2'], True)
     assert '--resume' not in calls[-1] and calls[-1][-2:] == ['a=3', 'b=2']
+
+
+def test_quick_mode_runs_a_tool_in_process_and_stops_on_its_failure(
+        tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(pipeline, '_IN_PROCESS', [True])
+    monkeypatch.setattr(pipeline.subprocess, 'call', None)  # not used
+    tool = 'tools/dataset_converters/generate_synthetic.py'
+    out = tmp_path / 'data'
+    pipeline.run([
+        sys.executable, tool, '--out',
+        str(out), '--num-train', '2', '--num-val', '1', '--num-test', '1'
+    ])
+    assert (out / 'annotations' / 'instances_train.json').is_file()
+    assert capsys.readouterr().out.startswith(f'$ {sys.executable} {tool}')
+    with pytest.raises(SystemExit) as exc:
+        pipeline.run([sys.executable, tool, '--no-such-flag'])
+    assert str(exc.value) == (f'demo: {tool} failed with exit code 2; see '
+                              'its output above')
