@@ -112,12 +112,25 @@ def test_adapters_are_built_for_any_feature_term():
 
 
 def test_warmup_ramps_the_feature_terms():
-    """Outside a runner the iteration is 0: the ramp is 1 / N."""
-    values = []
-    for warmup in (0, 4):
-        model = build(dict(pkd=PKD), distill_warmup_iters=warmup)
-        values.append(model.loss(*padded_batch(model))['distill.loss_pkd'][0])
-    torch.testing.assert_close(values[1], values[0] / 4)
+    """The ramp is (iteration + 1) / N, the iteration read from the current
+    MessageHub (a runner's; set here, since an earlier run in this process
+    leaves its last iteration there)."""
+    from mmengine.logging import MessageHub
+    previous = MessageHub.get_current_instance().instance_name
+    hub = MessageHub.get_instance('test_warmup_ramps_the_feature_terms')
+    full = build(dict(pkd=PKD), distill_warmup_iters=0)
+    ramped = build(dict(pkd=PKD), distill_warmup_iters=4)
+    batch = padded_batch(full)
+    try:
+        for iteration, share in ((0, 1 / 4), (1, 2 / 4), (3, 1.0), (9, 1.0)):
+            hub.update_info('iter', iteration)
+            values = [
+                model.loss(*batch)['distill.loss_pkd'][0]
+                for model in (full, ramped)
+            ]
+            torch.testing.assert_close(values[1], values[0] * share)
+    finally:
+        MessageHub.get_instance(previous)  # current again
 
 
 @pytest.mark.parametrize('name', ['pkd', 'cwd'])
