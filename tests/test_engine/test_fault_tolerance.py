@@ -6,6 +6,7 @@ shipped configs), seed 0, deterministic kernels, no data loader workers.
 ``mmkd/testing/faults.py`` parks the child process at a chosen point so that
 the kill lands there every time.
 """
+import glob
 import os
 import os.path as osp
 import signal
@@ -19,8 +20,10 @@ import torch
 import mmkd  # noqa: F401  (allow-lists MMEngine's checkpoint types)
 from mmkd.engine.atomic_backend import atomic_write
 from mmkd.engine.checkpoint import latest_checkpoint
-from mmkd.testing import KD_FAULTS_CONFIG, PYTHON, ROOT, data_options, run_tool
+from mmkd.testing import (KD_FAULTS_CONFIG, PYTHON, ROOT, data_options,
+                          load_tool)
 
+TRAIN = load_tool('train')
 LOW_LR = 'optim_wrapper.optimizer.lr=0.001'
 
 
@@ -86,11 +89,28 @@ def options(tiny_data, tiny_teacher):
     ]
 
 
+def _train_here(args):
+    """``tools/train.py`` with the argv of ``args`` in this process, on one
+    torch thread like the killed child (the kill needs a process; the runs
+    around it do not). Returns the text of the run's log."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        TRAIN.main(args[2:])
+    finally:
+        torch.set_num_threads(threads)
+    work_dir = args[args.index('--work-dir') + 1]
+    newest = max(glob.glob(osp.join(work_dir, '*', '*.log')),
+                 key=osp.getmtime)
+    with open(newest) as f:
+        return f.read()
+
+
 @pytest.fixture(scope='module')
 def uninterrupted(tmp_path_factory, options):
     """epoch_3.pth of the run that nothing interrupted."""
     work_dir = tmp_path_factory.mktemp('uninterrupted')
-    run_tool(_train(work_dir, options))
+    _train_here(_train(work_dir, options))
     assert _final_names(work_dir) == [f'epoch_{i}.pth' for i in (1, 2, 3)]
     return str(work_dir / 'epoch_3.pth')
 
@@ -107,8 +127,8 @@ def test_sigkill_between_checkpoints_then_resume(uninterrupted, options,
     assert where == 'iteration 3'
     assert _final_names(work_dir) == ['epoch_1.pth']
     assert latest_checkpoint(str(work_dir)) == str(work_dir / 'epoch_1.pth')
-    proc = run_tool(_train(work_dir, options, resume=True))
-    assert 'resumed epoch: 1, iter: 2' in proc.stdout + proc.stderr
+    log = _train_here(_train(work_dir, options, resume=True))
+    assert 'resumed epoch: 1, iter: 2' in log
     _assert_same_training_state(uninterrupted, work_dir / 'epoch_3.pth')
 
 
@@ -128,8 +148,8 @@ def test_sigkill_during_checkpoint_write_then_resume(uninterrupted, options,
         assert f.read().strip() == str(work_dir / 'epoch_1.pth')
     previous = torch.load(work_dir / 'epoch_1.pth', map_location='cpu')
     assert previous['meta']['epoch'] == 1 and previous['meta']['iter'] == 2
-    proc = run_tool(_train(work_dir, options, resume=True))
-    assert 'resumed epoch: 1, iter: 2' in proc.stdout + proc.stderr
+    log = _train_here(_train(work_dir, options, resume=True))
+    assert 'resumed epoch: 1, iter: 2' in log
     _assert_same_training_state(uninterrupted, work_dir / 'epoch_3.pth')
 
 

@@ -3,10 +3,13 @@ import glob
 import json
 import os
 import os.path as osp
-import subprocess
+
+import pytest
 
 from mmkd.testing import (PYTHON, ROOT, TINY_CONFIG, data_options, free_port,
-                          run_tool)
+                          load_tool, run_tool)
+
+TRAIN = load_tool('train')
 
 
 def _scalars(work_dir):
@@ -43,27 +46,20 @@ def test_train_then_test(tiny_data, tmp_path):
 
 
 def test_train_rejects_missing_resume_file(tmp_path):
-    proc = subprocess.run([
-        PYTHON, 'tools/train.py', TINY_CONFIG, '--resume',
-        str(tmp_path / 'nope.pth')
-    ],
-                          cwd=ROOT,
-                          capture_output=True,
-                          text=True)
-    assert proc.returncode != 0
-    assert f"--resume '{tmp_path / 'nope.pth'}': no such file" in proc.stderr
+    # In this process: what the user sees is the SystemExit's one line
+    # (tests/test_tools/test_bad_input.py runs the tools as processes).
+    with pytest.raises(SystemExit) as exc:
+        TRAIN.main([TINY_CONFIG, '--resume', str(tmp_path / 'nope.pth')])
+    assert str(exc.value).startswith(
+        f"error: --resume '{tmp_path / 'nope.pth'}': no such file")
 
 
 def test_missing_config_is_reported(tmp_path):
-    proc = subprocess.run(
-        [PYTHON, 'tools/train.py',
-         str(tmp_path / 'absent.py')],
-        cwd=ROOT,
-        capture_output=True,
-        text=True)
-    assert proc.returncode != 0
-    assert 'absent.py' in proc.stderr and 'does not exist' in proc.stderr
-    assert 'Traceback' not in proc.stderr
+    with pytest.raises(SystemExit) as exc:
+        TRAIN.main([str(tmp_path / 'absent.py')])
+    message = str(exc.value)
+    assert message.startswith('error: ') and '\n' not in message
+    assert 'absent.py' in message and 'does not exist' in message
 
 
 def test_dist_train_then_dist_test_on_cpu(tiny_data, tmp_path):
@@ -118,13 +114,15 @@ def _teacher_checkpoint(tmp_path):
     return path
 
 
-def test_distillation_trains_tests_and_exports(tiny_data, tmp_path):
+def test_distillation_trains_tests_and_exports(tiny_data, tmp_path,
+                                               one_thread):
     teacher = _teacher_checkpoint(tmp_path)
     work_dir = str(tmp_path / 'kd')
-    run_tool([
-        PYTHON, 'tools/train.py', KD_CONFIG, '--work-dir', work_dir,
-        '--cfg-options', *data_options(tiny_data),
-        f'model.teacher_ckpt={teacher}'
+    # Trained and exported in this process (the plain detector's run above
+    # starts tools/train.py as a process), tested by tools/test.py as one.
+    TRAIN.main([
+        KD_CONFIG, '--work-dir', work_dir, '--cfg-options',
+        *data_options(tiny_data), f'model.teacher_ckpt={teacher}'
     ])
     lines = [x for x in _scalars(work_dir) if 'loss' in x]
     assert [x['iter'] for x in lines] == [1, 2]
@@ -139,10 +137,8 @@ def test_distillation_trains_tests_and_exports(tiny_data, tmp_path):
     ])
     assert 'coco/bbox_mAP' in proc.stdout + proc.stderr
     out = str(tmp_path / 'student.pth')
-    run_tool([
-        PYTHON, 'tools/model_converters/extract_student.py', ckpt, out,
-        '--config', KD_CONFIG
-    ])
+    load_tool('model_converters/extract_student').main(
+        [ckpt, out, '--config', KD_CONFIG])
     from mmdet.apis import init_detector
     detector = init_detector(out.replace('.pth', '.py'), out, device='cpu')
     assert type(detector).__name__ == 'FasterRCNN'
