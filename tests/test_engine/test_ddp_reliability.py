@@ -1,7 +1,10 @@
-"""CPU DDP (gloo, 2 processes): the same losses and update as single
+"""CPU DDP (gloo, 2 processes) through tools/dist_train.sh with a distiller:
+the same losses and update as single
 processes, one failing rank ends the whole job, and a job killed with
 SIGKILL resumes to the weights of the uninterrupted job."""
 import datetime
+import glob
+import json
 import os
 import os.path as osp
 import random
@@ -203,6 +206,13 @@ def _kill_when_parked(proc, marker, timeout=300):
     proc.communicate()
 
 
+def _scalars(work_dir):
+    """The JSON log lines MMEngine wrote under ``work_dir``."""
+    [path] = glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json'))
+    with open(path) as f:
+        return [json.loads(line) for line in f]
+
+
 def _kill_all(proc):
     """SIGKILL ``proc`` and every process below it."""
     for pid in _descendants(proc.pid) + [proc.pid]:
@@ -225,6 +235,13 @@ def test_ddp_sigkill_at_a_random_iteration_then_resume(tiny_data, tiny_teacher,
     kill_at = random.choice([2, 3])  # an iteration of epoch 2 (from 0)
     code, output, _ = _dist_train(tmp_path / 'whole', options, {}, 300)
     assert code == 0, output[-3000:]
+    # tools/dist_train.sh trains a distiller: every iteration logs the
+    # distillation terms (4 images over 2 ranks, 1 each: 2 per epoch).
+    lines = [x for x in _scalars(tmp_path / 'whole') if 'loss' in x]
+    assert [x['iter'] for x in lines] == [1, 2, 3, 4]
+    for key in ('distill.loss_rpn_kd', 'distill.loss_rcn_kd',
+                'distill.loss_rcn_reg', 'distill.loss_hint'):
+        assert all(key in x and x[key] == x[key] for x in lines), key
     marker = tmp_path / 'marker'
     proc = _start(tmp_path / 'killed', options, {
         'MMKD_TEST_PAUSE_AT_ITER': str(kill_at),

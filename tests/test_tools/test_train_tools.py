@@ -145,24 +145,6 @@ def test_distillation_trains_tests_and_exports(tiny_data, tmp_path,
     assert detector.dataset_meta['classes'][0] == 'disc'
 
 
-def test_dist_train_distillation_on_cpu(tiny_data, tmp_path):
-    teacher = _teacher_checkpoint(tmp_path)
-    work_dir = str(tmp_path / 'dist_kd')
-    run_tool([
-        'bash', 'tools/dist_train.sh', KD_CONFIG, '2', '--work-dir', work_dir,
-        '--cfg-options', *data_options(tiny_data),
-        'train_dataloader.batch_size=1', f'model.teacher_ckpt={teacher}'
-    ],
-             env={
-                 'PORT': free_port(),
-                 'PYTHON': PYTHON
-             })
-    lines = [x for x in _scalars(work_dir) if 'loss' in x]
-    assert [x['iter'] for x in lines] == [1, 2]
-    assert all('distill.loss_rcn_kd' in x for x in lines)
-    assert osp.isfile(osp.join(work_dir, 'epoch_1.pth'))
-
-
 def test_two_runs_in_one_process_log_to_their_own_folders(
         tiny_data, tmp_path, monkeypatch):
     """MMEngine hands a run the visualizer of the configs' name if one
