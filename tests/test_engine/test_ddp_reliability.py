@@ -1,7 +1,7 @@
-"""CPU DDP (gloo, 2 processes) through tools/dist_train.sh with a distiller:
-the same losses and update as single
-processes, one failing rank ends the whole job, and a job killed with
-SIGKILL resumes to the weights of the uninterrupted job."""
+"""CPU DDP (gloo, 2 processes) of a distiller through tools/dist_train.sh:
+the same losses and update as single processes, one failing rank ends the
+whole job, and a job killed with SIGKILL resumes to the weights of the
+uninterrupted job."""
 import datetime
 import glob
 import json
