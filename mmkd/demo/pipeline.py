@@ -87,6 +87,14 @@ def parse_args(argv=None):
         action='store_true',
         help='retrain runs that already finished')
     parser.add_argument(
+        '--teacher-processes',
+        type=int,
+        default=min(2, cpu_count()),
+        help='DDP processes (gloo) the teacher trains on, each with 1/N of '
+        'its batch and CPUs/N threads (default: 2 where there are 2 CPUs: '
+        'about 1.6 times as fast as one process with both threads); '
+        '--quick trains it in one')
+    parser.add_argument(
         '--jobs',
         type=int,
         default=min(2, cpu_count()),
@@ -96,6 +104,9 @@ def parse_args(argv=None):
     args = parser.parse_args(argv)
     if args.jobs < 1:
         parser.error(f'--jobs {args.jobs}: give 1 or more')
+    if args.teacher_processes < 1:
+        parser.error(f'--teacher-processes {args.teacher_processes}: give 1 '
+                     'or more')
     return args
 
 
@@ -131,7 +142,8 @@ def run(cmd: list, env: dict = None, log: str = None) -> None:
                 stderr=subprocess.STDOUT)
     if code != 0:
         where = 'its output above' if log is None else log
-        raise SystemExit(f'demo: {cmd[1]} failed with exit code {code}; '
+        tool = next((a for a in cmd[1:] if a.endswith('.py')), cmd[1])
+        raise SystemExit(f'demo: {tool} failed with exit code {code}; '
                          f'see {where}')
 
 
@@ -211,9 +223,51 @@ def check_recipe(name: str, work_dir: str, recipe: dict) -> None:
         'another --work-dir')
 
 
-def train(name, config, work_dir, options, force, env=None, log=None) -> str:
+def free_port() -> str:
+    import socket
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return str(sock.getsockname()[1])
+
+
+def launch_options(config: str, options: list, processes: int) -> list:
+    """``--cfg-options`` of a run on ``processes`` DDP processes: each
+    gets ``1 / processes`` of the config's batch, so that a step sees the
+    same images and learning rate as on one process."""
+    if processes == 1:
+        return list(options)
+    from mmengine.config import Config, DictAction
+    cfg = Config.fromfile(osp.join(ROOT, config))
+    if options:
+        parser = argparse.ArgumentParser()
+        parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+        cfg.merge_from_dict(
+            parser.parse_args(['--cfg-options', *options]).cfg_options)
+    batch = cfg.train_dataloader.batch_size
+    if batch % processes:
+        raise SystemExit(f'error: {config}: a batch of {batch} images does '
+                         f'not split over {processes} processes')
+    return list(options) + [
+        f'train_dataloader.batch_size={batch // processes}'
+    ]
+
+
+def train(name,
+          config,
+          work_dir,
+          options,
+          force,
+          env=None,
+          log=None,
+          processes=1) -> str:
+    """Train ``config`` into ``work_dir`` with ``tools/train.py`` (on
+    ``processes`` DDP processes over gloo when more than 1), or reuse the
+    finished run there, or resume the interrupted one."""
     done = osp.join(work_dir, 'DONE')
-    recipe = dict(config=config, options=list(options))
+    options = launch_options(config, options, processes)
+    recipe = dict(config=config, options=options)
+    if processes > 1:
+        recipe['processes'] = processes
     if not force:
         check_recipe(name, work_dir, recipe)
     if osp.isfile(done) and not force:
@@ -225,8 +279,17 @@ def train(name, config, work_dir, options, force, env=None, log=None) -> str:
         os.rename(work_dir, kept)
         print(f'[demo] {name}: --force, the earlier run is kept in {kept}')
     cmd = [sys.executable, 'tools/train.py', config, '--work-dir', work_dir]
-    resume = last_checkpoint(work_dir)
-    if resume:
+    if processes > 1:
+        cmd[1:1] = [
+            '-m', 'torch.distributed.run', f'--nproc_per_node={processes}',
+            f'--master_port={free_port()}'
+        ]
+        cmd += ['--launcher', 'pytorch']
+        threads = (env or {}).get('OMP_NUM_THREADS', str(cpu_count()))
+        env = dict(
+            env or {}, OMP_NUM_THREADS=str(max(1,
+                                               int(threads) // processes)))
+    if last_checkpoint(work_dir):
         cmd.append('--resume')  # an interrupted run continues
     else:
         os.makedirs(work_dir, exist_ok=True)
@@ -257,7 +320,8 @@ def main(argv=None):
             f'randomness.seed={args.seed}'
         ]
         run_jobs(
-            demo_jobs(work_dir, options, args.force),
+            demo_jobs(work_dir, options, args.force,
+                      1 if args.quick else args.teacher_processes),
             1 if args.quick else args.jobs,
             osp.join(work_dir, 'logs'),
             prefix='[demo]')
@@ -295,11 +359,15 @@ def main(argv=None):
     print(report)
 
 
-def demo_jobs(work_dir: str, options: list, force: bool) -> list:
+def demo_jobs(work_dir: str,
+              options: list,
+              force: bool,
+              teacher_processes: int = 1) -> list:
     """Train and test the three runs, in the order they should start. The
-    teacher trains alone with every thread (the longest run, which the
-    distilled student waits for); then the distilled student and the
-    student alone train side by side, and the tests follow."""
+    teacher trains alone with every CPU (the longest run, which the
+    distilled student waits for; on ``teacher_processes`` DDP processes);
+    then the distilled student and the student alone train side by side,
+    and the tests follow."""
 
     def train_job(name, config):
 
@@ -308,8 +376,15 @@ def demo_jobs(work_dir: str, options: list, force: bool) -> list:
             if name == 'distilled':
                 teacher = last_checkpoint(osp.join(work_dir, 'teacher'))
                 extra = [f'model.teacher_ckpt={teacher}']
-            return train(name, config, osp.join(work_dir, name),
-                         options + extra, force, env, log)
+            return train(
+                name,
+                config,
+                osp.join(work_dir, name),
+                options + extra,
+                force,
+                env,
+                log,
+                processes=teacher_processes if name == 'teacher' else 1)
 
         return Job(
             f'{name}_train',

@@ -86,3 +86,40 @@ def test_quick_mode_runs_a_tool_in_process_and_stops_on_its_failure(
         pipeline.run([sys.executable, tool, '--no-such-flag'])
     assert str(exc.value) == (f'demo: {tool} failed with exit code 2; see '
                               'its output above')
+
+
+def test_a_ddp_run_splits_the_batch_and_the_threads(tmp_path, monkeypatch):
+    calls = []
+
+    def run(cmd, env=None, log=None):
+        calls.append((cmd, env))
+        _fake_run([])(cmd, env, log)
+
+    monkeypatch.setattr(pipeline, 'run', run)
+    config = 'configs/faster_rcnn/frcnn_r18w32_synthetic.py'  # batch 8
+    work_dir = str(tmp_path / 'teacher')
+    pipeline.train(
+        'teacher',
+        config,
+        work_dir, ['a=1'],
+        False, {'OMP_NUM_THREADS': '4'},
+        processes=2)
+    [(cmd, env)] = calls
+    assert cmd[1:5] == [
+        '-m', 'torch.distributed.run', '--nproc_per_node=2', cmd[4]
+    ] and cmd[4].startswith('--master_port=')
+    assert cmd[5:7] == ['tools/train.py', config]
+    assert '--launcher' in cmd and cmd[cmd.index('--launcher') +
+                                       1] == 'pytorch'
+    assert cmd[-2:] == ['a=1', 'train_dataloader.batch_size=4']
+    assert env == {'OMP_NUM_THREADS': '2'}
+    # the same run on one process is another recipe
+    with pytest.raises(SystemExit, match='batch_size=4'):
+        pipeline.train('teacher', config, work_dir, ['a=1'], False)
+    # a batch that does not split is one error line
+    with pytest.raises(
+            SystemExit,
+            match='a batch of 8 images does not split '
+            'over 3 processes'):
+        pipeline.train(
+            'teacher', config, str(tmp_path / 'other'), [], False, processes=3)

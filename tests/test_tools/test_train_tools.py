@@ -1,4 +1,5 @@
-"""tools/train.py, tools/test.py and tools/dist_train.sh on a tiny model."""
+"""tools/train.py, tools/test.py, the demo's DDP launch and
+tools/dist_test.sh on a tiny model."""
 import glob
 import json
 import os
@@ -62,27 +63,36 @@ def test_missing_config_is_reported(tmp_path):
     assert 'absent.py' in message and 'does not exist' in message
 
 
-def test_dist_train_then_dist_test_on_cpu(tiny_data, tmp_path):
+def test_ddp_train_then_dist_test_on_cpu(tiny_data, tmp_path):
+    """The demo's teacher launch (``pipeline.train`` on 2 DDP processes:
+    torch.distributed.run, tools/train.py --launcher pytorch, half the
+    batch each) trains a plain detector; tools/dist_test.sh evaluates it
+    with 2 processes. (tools/dist_train.sh runs a distiller in
+    test_ddp_reliability.py.)"""
+    from mmkd.demo import pipeline
     work_dir = str(tmp_path / 'dist')
-    proc = run_tool([
-        'bash', 'tools/dist_train.sh', TINY_CONFIG, '2', '--work-dir',
-        work_dir, '--cfg-options', *data_options(tiny_data),
-        'train_dataloader.batch_size=1', 'train_cfg.max_epochs=1'
-    ],
-                    env={
-                        'PORT': free_port(),
-                        'PYTHON': PYTHON
-                    })
-    # 4 images over 2 ranks with 1 image each: 2 iterations per epoch.
+    log = str(tmp_path / 'train.log')
+    ckpt = pipeline.train(
+        'teacher',
+        TINY_CONFIG,
+        work_dir,
+        data_options(tiny_data) + ['train_cfg.max_epochs=1'],
+        False,
+        env={'OMP_NUM_THREADS': '2'},
+        log=log,
+        processes=2)
+    # 4 images over 2 ranks with 1 image each (the config's batch of 2
+    # split): 2 iterations per epoch.
     lines = [x for x in _scalars(work_dir) if 'loss' in x]
     assert [x['iter'] for x in lines] == [1, 2]
-    assert osp.isfile(osp.join(work_dir, 'epoch_1.pth'))
-    log = proc.stdout + proc.stderr
-    assert 'Distributed launcher: pytorch' in log or 'world_size: 2' in log
+    assert ckpt == osp.join(work_dir, 'epoch_1.pth') and osp.isfile(ckpt)
+    with open(log) as f:
+        text = f.read()
+    assert 'train_dataloader.batch_size=1' in text
+    assert 'Distributed launcher: pytorch' in text or 'world_size: 2' in text
     # tools/dist_test.sh evaluates the checkpoint with 2 processes too.
     proc = run_tool([
-        'bash', 'tools/dist_test.sh', TINY_CONFIG,
-        osp.join(work_dir, 'epoch_1.pth'), '2', '--work-dir',
+        'bash', 'tools/dist_test.sh', TINY_CONFIG, ckpt, '2', '--work-dir',
         str(tmp_path / 'test'), '--cfg-options', *data_options(tiny_data)
     ],
                     env={
