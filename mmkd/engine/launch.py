@@ -129,8 +129,13 @@ def check_nonfinite_hook(cfg: Config) -> None:
             'or skips batches on a NaN/Inf loss; choose with '
             "default_hooks.nonfinite.policy='stop' or 'skip' (keep "
             "type='NonFiniteLossHook')")
+    from mmengine.registry import DefaultScope
     try:
-        HOOKS.build(copy.deepcopy(hook))
+        # in the scope the Runner builds it in, whatever scope an earlier
+        # run in this process left current
+        with DefaultScope.overwrite_default_scope(
+                cfg.get('default_scope', 'mmkd')):
+            HOOKS.build(copy.deepcopy(hook))
     except (KeyError, TypeError) as exc:
         message = ' '.join(str(exc).strip('"\'').split())
         raise ConfigError(f'default_hooks.nonfinite: {message}; fix it, '

@@ -100,8 +100,7 @@ def _train_here(args):
     finally:
         torch.set_num_threads(threads)
     work_dir = args[args.index('--work-dir') + 1]
-    newest = max(glob.glob(osp.join(work_dir, '*', '*.log')),
-                 key=osp.getmtime)
+    newest = max(glob.glob(osp.join(work_dir, '*', '*.log')), key=osp.getmtime)
     with open(newest) as f:
         return f.read()
 

@@ -28,7 +28,7 @@ from mmkd.models.distillers import TERM_NAMES
 from mmkd.registry import MODELS
 from mmkd.testing import (MASK_KD, ROOT, TINY_CONFIG, data_options, demo_batch,
                           load_tool)
-from mmkd.utils.errors import NonFiniteLossError
+from mmkd.utils.errors import ConfigError, NonFiniteLossError
 
 init_default_scope('mmkd')
 KD_CONFIG = f'{ROOT}/tests/configs/tiny_kd.py'
@@ -359,3 +359,36 @@ def test_train_py_gives_a_config_without_a_guard_the_default_one():
     finally:
         init_default_scope('mmkd')
     assert isinstance(hook, NonFiniteLossHook) and hook.policy == 'stop'
+
+
+@pytest.mark.parametrize('left_current', ['mmdet', 'mmkd'])
+def test_the_guard_is_checked_in_the_configs_scope(left_current):
+    """An earlier run in the process (a sweep, a notebook, mmdet's
+    init_detector) leaves its registry scope current: the guard of the next
+    config is still checked in that config's own scope."""
+    from mmkd.engine.launch import check_nonfinite_hook
+    init_default_scope(left_current)
+    try:
+        check_nonfinite_hook(
+            Config(
+                dict(
+                    default_scope='mmkd',
+                    default_hooks=dict(
+                        nonfinite=dict(type='NonFiniteLossHook')))))
+        # an exported student's config names the guard with its scope
+        check_nonfinite_hook(
+            Config(
+                dict(
+                    default_scope='mmdet',
+                    default_hooks=dict(
+                        nonfinite=dict(type='mmkd.NonFiniteLossHook')))))
+        # and a config in MMDetection's scope cannot use the bare name
+        with pytest.raises(ConfigError, match='not in the mmdet::hook'):
+            check_nonfinite_hook(
+                Config(
+                    dict(
+                        default_scope='mmdet',
+                        default_hooks=dict(
+                            nonfinite=dict(type='NonFiniteLossHook')))))
+    finally:
+        init_default_scope('mmkd')
