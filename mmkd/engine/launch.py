@@ -27,6 +27,7 @@ from mmengine.runner import Runner
 
 from mmkd.engine.checkpoint import (describe_keys, previous_complete,
                                     read_checkpoint, step_checkpoints)
+from mmkd.engine.config_text import memoize_config_text
 from mmkd.engine.hooks.channels_last_hook import (check_layout_free,
                                                   trains_channels_last)
 from mmkd.engine.hooks.rng_state_hook import kept_rng_states
@@ -287,6 +288,7 @@ def _unsuffixed(name: str) -> str:
 
 def build_runner(cfg: Config) -> Runner:
     isolate_run(cfg)
+    memoize_config_text()  # the config's text is formatted once, not per save
     if 'runner_type' in cfg:
         return RUNNERS.build(cfg)
     return Runner.from_cfg(cfg)
