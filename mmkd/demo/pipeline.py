@@ -92,8 +92,9 @@ def parse_args(argv=None):
         default=min(2, cpu_count()),
         help='DDP processes (gloo) the teacher trains on, each with 1/N of '
         'its batch and CPUs/N threads (default: 2 where there are 2 CPUs: '
-        '0.23-0.30 s a step against 0.27-0.32 s for one process with both '
-        'threads, measured side by side); --quick trains it in one')
+        '0.23-0.32 s a step against 0.26-0.32 s for one process with both '
+        'threads, side by side in docs/reproduction.md); --quick trains it '
+        'in one')
     parser.add_argument(
         '--jobs',
         type=int,
