@@ -27,8 +27,18 @@ def t975(df: float) -> float:
     return _T975[int(df) - 1] if df < 31 else 1.96
 
 
+def finished(values: Sequence[float]) -> list:
+    """The scores of the runs that finished: a failed run (diverged,
+    stopped) scores NaN and is left out of every statistic here."""
+    return [v for v in values if v == v]
+
+
 def mean_std(values: Sequence[float]) -> tuple:
-    """Mean and sample standard deviation (0 for a single value)."""
+    """Mean and sample standard deviation (0 for a single value) of the
+    finished runs (NaN, NaN when none finished)."""
+    values = finished(values)
+    if not values:
+        return math.nan, math.nan
     std = statistics.stdev(values) if len(values) > 1 else 0.0
     return statistics.mean(values), std
 
@@ -47,13 +57,16 @@ def compare(a: Sequence[float],
         dict: ``diff``, ``low``, ``high`` (the interval), ``se`` (standard
         error of the difference), ``z`` (``diff / se``; ``inf`` when both
         spreads are 0) and ``df``. With fewer than two values on a side the
-        interval is unbounded.
+        interval is unbounded. A failed run's score (NaN) is left out;
+        paired, so is its seed on the other side.
     """
     if paired:
         if len(a) != len(b):
             raise ValueError(f'paired comparison of {len(a)} and {len(b)} '
                              'scores; give one score per seed on each side')
-        return _one_sample([x - y for x, y in zip(a, b)])
+        # the seeds where both runs finished
+        return _one_sample(finished([x - y for x, y in zip(a, b)]))
+    a, b = finished(a), finished(b)
     (mean_a, std_a), (mean_b, std_b) = mean_std(a), mean_std(b)
     diff = mean_a - mean_b
     if len(a) < 2 or len(b) < 2:

@@ -3,7 +3,7 @@ teacher-student gap closed, and each row's paired difference to the row it
 is compared with; Mask R-CNN rows get a second table of mask mAP."""
 from typing import Dict, Optional
 
-from mmkd.analysis.stats import compare, mean_std
+from mmkd.analysis.stats import compare, finished, mean_std
 
 PAPER_WORDS = {'>': 'better', '<': 'worse', '=': 'the same'}
 # How a teacher is named in the table, by its config's family.
@@ -84,9 +84,13 @@ def _box_table(rows, scores, teachers: Dict[str, dict], seeds, took):
         closed = _gap_closed(rows, row, scores, 'test',
                              boxes.get(rows[row].teacher))
         vs, diff, cmp = _difference(rows, row, scores, 'test')
+        done = len(finished(split_scores['test']))
+        seeds_run = len(split_scores['test'])
+        failures = ('' if done == seeds_run else
+                    f' ({seeds_run - done} of {seeds_run} seeds failed)')
         lines.append(f'| {rows[row].label} | {val_m:.3f} +- {val_s:.3f} | '
-                     f'{test_m:.3f} +- {test_s:.3f} | {closed} | {vs} | '
-                     f'{diff} | {_verdict(rows[row].paper, cmp)} |')
+                     f'{test_m:.3f} +- {test_s:.3f}{failures} | {closed} | '
+                     f'{vs} | {diff} | {_verdict(rows[row].paper, cmp)} |')
     for config, box in boxes.items():
         lines.append(f'| {teacher_label(config)} (seed 0) | | {box:.3f} | '
                      '100% | | | |')

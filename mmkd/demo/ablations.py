@@ -17,6 +17,7 @@ finished run is reused, so an interrupted reproduction continues.
 """
 import argparse
 import json
+import math
 import os
 import os.path as osp
 import sys
@@ -304,9 +305,21 @@ def main(argv=None):
         for row in args.rows
     }
     runs = [(name, seed) for name in names for seed in args.seeds]
-    results = all_runs(
-        runs, lambda name, seed, env, log: one(names[name], seed, env, log,
-                                               chosen.get(names[name])))
+    failures = []
+
+    def seed_run(name, seed, env, log):
+        # A failed run (a weight that diverges with this seed, say) scores
+        # NaN: the tables are written with it marked, then it is named.
+        row = names[name]
+        try:
+            return one(row, seed, env, log, chosen.get(row))
+        except SystemExit as exc:  # the tool's message names its log
+            failures.append(f'{name} seed {seed}: {exc}')
+            print(f'[reproduce] {name} seed {seed} failed: {exc}', flush=True)
+            masked = 'mask_rcnn' in ROWS[row].config
+            return math.nan, math.nan, math.nan if masked else None
+
+    results = all_runs(runs, seed_run)
     scores = {}
     for name, seed in runs:
         val, test, *mask = results[name, seed]
@@ -337,6 +350,9 @@ def main(argv=None):
             comparison.write_comparison(labels, scores, chosen, swept, costs,
                                         t_test, args.seeds,
                                         osp.join(work_dir, 'comparison.md')))
+    if failures:
+        raise SystemExit('reproduce: the tables are written; these runs '
+                         'failed (marked there): ' + '; '.join(failures))
 
 
 def _teachers(args, work_dir, base):

@@ -26,7 +26,7 @@ from typing import Callable, Dict, List, NamedTuple, Optional
 
 from mmengine.config import Config
 
-from mmkd.analysis.stats import compare, mean_std
+from mmkd.analysis.stats import compare, finished, mean_std
 from .pipeline import ROOT
 
 # The rows of the comparison (keys of ablations.ROWS), in table order.
@@ -95,6 +95,12 @@ def run_name(row: str, weight: Optional[float]) -> str:
     keeps it apart from every row's name (``full_w8`` is a row: the
     quarter-width student)."""
     return row if weight is None else f'{row}-w{weight:g}'
+
+
+def of_seeds(scores) -> str:
+    """`` (2 of 3 seeds)`` when some runs failed; empty otherwise."""
+    done = len(finished(scores))
+    return '' if done == len(scores) else f' ({done} of {len(scores)} seeds)'
 
 
 def failed(score: float) -> bool:
@@ -211,9 +217,11 @@ def write_comparison(labels: Dict[str, str], scores: dict, chosen: dict,
                   f'{(test_m - student) / (teacher_map - student):.0%}')
         weight = f'{chosen[row]:g}' if row in chosen else ''
         cost = f"{costs[row]['ratio']:.2f}" if row in costs else ''
-        per_seed = ', '.join(f'{v:.3f}' for v in split['test'])
+        per_seed = ', '.join('failed' if failed(v) else f'{v:.3f}'
+                             for v in split['test'])
         lines.append(f'| {labels[row]} | {weight} | {per_seed} | '
-                     f'{test_m:.3f} +- {test_s:.3f} | {closed} | '
+                     f"{test_m:.3f} +- {test_s:.3f}{of_seeds(split['test'])}"
+                     f' | {closed} | '
                      f"{_diff(scores, row, 'student')} | "
                      f"{_diff(scores, row, 'full')} | {cost} |")
     if swept:

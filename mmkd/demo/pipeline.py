@@ -192,12 +192,12 @@ def check_outputs(work_dir: str, data_root: str) -> None:
 
 
 def last_checkpoint(work_dir: str):
-    pointer = osp.join(work_dir, 'last_checkpoint')
-    if not osp.isfile(pointer):
-        return None
-    with open(pointer) as f:
-        path = f.read().strip()
-    return path if osp.isfile(path) else None
+    """The run's newest checkpoint (``mmkd.engine.checkpoint.
+    latest_checkpoint``: its ``last_checkpoint`` pointer, or the newest
+    complete checkpoint when the pointer names no file, e.g. after the
+    folder was moved); None before the first one."""
+    from mmkd.engine.checkpoint import latest_checkpoint
+    return latest_checkpoint(work_dir) if osp.isdir(work_dir) else None
 
 
 def check_recipe(name: str, work_dir: str, recipe: dict) -> None:

@@ -48,3 +48,17 @@ def test_paired_interval_by_hand():
     assert compare([2.0, 4.0, 6.0], [1.0, 2.0, 3.0])['low'] < 0
     with pytest.raises(ValueError, match='one score per seed'):
         compare([1.0, 2.0], [1.0], paired=True)
+
+
+def test_failed_runs_are_left_out():
+    """A run that failed (diverged) scores NaN: the statistics are those of
+    the finished runs, and a paired comparison drops the failed seed."""
+    nan = float('nan')
+    assert mean_std([0.3, nan, 0.5]) == pytest.approx((0.4, 0.1414213), 1e-5)
+    mean, std = mean_std([nan, nan])
+    assert mean != mean and std != std
+    paired = compare([0.3, nan, 0.5], [0.2, 0.1, 0.3], paired=True)
+    assert paired == compare([0.3, 0.5], [0.2, 0.3], paired=True)
+    assert paired['diff'] == pytest.approx(0.15)
+    welch = compare([0.3, nan, 0.5], [0.2, 0.1, 0.3])
+    assert welch == compare([0.3, 0.5], [0.2, 0.1, 0.3])

@@ -123,3 +123,17 @@ def test_a_ddp_run_splits_the_batch_and_the_threads(tmp_path, monkeypatch):
             'over 3 processes'):
         pipeline.train(
             'teacher', config, str(tmp_path / 'other'), [], False, processes=3)
+
+
+def test_a_moved_run_folder_is_still_found_finished(tmp_path, monkeypatch):
+    """Its last_checkpoint pointer names the old folder: the newest
+    checkpoint in the folder is the run's (it was a TypeError)."""
+    calls = []
+    monkeypatch.setattr(pipeline, 'run', _fake_run(calls))
+    old = str(tmp_path / 'full_w8')
+    pipeline.train('full', 'cfg.py', old, ['a=1'], False)
+    new = tmp_path / 'full-w8'
+    os.rename(old, new)
+    assert pipeline.train('full', 'cfg.py', str(new), ['a=1'],
+                          False) == str(new / 'epoch_1.pth')
+    assert len(calls) == 1
