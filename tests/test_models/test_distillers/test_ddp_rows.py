@@ -14,6 +14,11 @@ import pytest
 from mmkd.demo.ablations import ROWS
 from mmkd.testing import PYTHON, ROOT, free_port
 
+# One pytest-xdist worker runs this module (tools/run_tests.sh passes
+# --dist loadgroup): its module-scoped fixture is made once
+# (the 2-process DDP launch).
+pytestmark = pytest.mark.xdist_group('ddp_rows')
+
 WORKER = osp.join(osp.dirname(osp.abspath(__file__)), 'ddp_rows_worker.py')
 
 
