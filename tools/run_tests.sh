@@ -29,10 +29,7 @@ lint_pid=$!
 workers=${MMKD_TEST_WORKERS:-2}
 echo "[tests] pytest ($workers workers; flake8, isort and yapf beside it)" >&2
 status=0
-# --dist loadgroup: the tests of a module marked xdist_group go to one
-# worker, so that its module-scoped fixture is made once.
-OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} "$py" -m pytest -q -n "$workers" \
-  --dist loadgroup "$@" \
+OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} "$py" -m pytest -q -n "$workers" "$@" \
   || status=$?
 lint_status=0
 wait "$lint_pid" || lint_status=$?

@@ -23,11 +23,6 @@ from mmkd.engine.checkpoint import latest_checkpoint
 from mmkd.testing import (KD_FAULTS_CONFIG, PYTHON, ROOT, data_options,
                           load_tool)
 
-# One pytest-xdist worker runs this module (tools/run_tests.sh passes
-# --dist loadgroup): its module-scoped fixture is made once
-# (the uninterrupted training run).
-pytestmark = pytest.mark.xdist_group('fault_tolerance')
-
 TRAIN = load_tool('train')
 LOW_LR = 'optim_wrapper.optimizer.lr=0.001'
 

@@ -12,11 +12,6 @@ from mmkd.testing import PYTHON, TINY_CONFIG, data_options, run_tool
 from mmkd.testing.tiny_datasets import write_coco
 from mmkd.testing.trunks import C5, ROOT, write_tiny_config
 
-# One pytest-xdist worker runs this module (tools/run_tests.sh passes
-# --dist loadgroup): its module-scoped fixture is made once
-# (tiny detectors and their checkpoints).
-pytestmark = pytest.mark.xdist_group('analysis_tools')
-
 
 def _tool(name):
     path = osp.join(ROOT, 'tools', 'analysis_tools', f'{name}.py')

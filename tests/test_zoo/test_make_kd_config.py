@@ -13,11 +13,6 @@ from mmengine.registry import init_default_scope
 from mmkd.registry import MODELS
 from mmkd.testing import ROOT, data_options, load_tool
 
-# One pytest-xdist worker runs this module (tools/run_tests.sh passes
-# --dist loadgroup): its module-scoped fixture is made once
-# (building and probing two zoo detectors).
-pytestmark = pytest.mark.xdist_group('make_kd_config')
-
 TEACHER = osp.join(ROOT, 'tests', 'configs', 'tiny_frcnn_teacher.py')
 STUDENT = osp.join(ROOT, 'tests', 'configs', 'tiny_frcnn.py')
 CHEN2017 = osp.join(ROOT, 'configs', '_base_', 'distill', 'chen2017.py')

@@ -14,17 +14,30 @@ import pytest
 from mmkd.demo.ablations import ROWS
 from mmkd.testing import PYTHON, ROOT, free_port
 
-# One pytest-xdist worker runs this module (tools/run_tests.sh passes
-# --dist loadgroup): its module-scoped fixture is made once
-# (the 2-process DDP launch).
-pytestmark = pytest.mark.xdist_group('ddp_rows')
-
 WORKER = osp.join(osp.dirname(osp.abspath(__file__)), 'ddp_rows_worker.py')
 
 
 @pytest.fixture(scope='module')
-def ranks(tmp_path_factory):
-    out = tmp_path_factory.mktemp('ddp_rows')
+def ranks(tmp_path_factory, worker_id):
+    """What each rank recorded. Launched once per test session: under
+    pytest-xdist the workers share it (the first one launches, under a file
+    lock in the session's common temporary folder; the others read)."""
+    from filelock import FileLock
+    base = tmp_path_factory.getbasetemp()
+    shared = base if worker_id == 'master' else base.parent
+    out = shared / 'ddp_rows'
+    with FileLock(str(shared / 'ddp_rows.lock')):
+        if not (out / 'rank1.json').is_file():
+            out.mkdir(exist_ok=True)
+            _launch(out)
+    results = []
+    for rank in (0, 1):
+        with open(out / f'rank{rank}.json') as f:
+            results.append(json.load(f))
+    return results
+
+
+def _launch(out):
     proc = subprocess.run([
         PYTHON, '-m', 'torch.distributed.run', '--nproc_per_node=2',
         f'--master_port={free_port()}', WORKER,
@@ -38,11 +51,6 @@ def ranks(tmp_path_factory):
                           text=True,
                           timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
-    results = []
-    for rank in (0, 1):
-        with open(out / f'rank{rank}.json') as f:
-            results.append(json.load(f))
-    return results
 
 
 @pytest.mark.parametrize('row', list(ROWS))
