@@ -30,6 +30,7 @@ import sys
 import time
 
 from mmkd.utils.cpus import cpu_count
+from mmkd.utils.ports import free_port
 from .jobs import Job, run_jobs
 from .report import collect_run, draw_side_by_side, measure_speed, write_report
 
@@ -222,13 +223,6 @@ def check_recipe(name: str, work_dir: str, recipe: dict) -> None:
         f'error: {work_dir} holds a {name} run started with {what}; pass '
         '--force to train it again (the earlier run is kept aside) or give '
         'another --work-dir')
-
-
-def free_port() -> str:
-    import socket
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return str(sock.getsockname()[1])
 
 
 def launch_options(config: str, options: list, processes: int) -> list:

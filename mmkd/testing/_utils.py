@@ -4,7 +4,6 @@ They need a source checkout (the tests' configs and the tools live in the
 repository, not in the installed package)."""
 import os
 import os.path as osp
-import socket
 import subprocess
 import sys
 
@@ -33,13 +32,6 @@ def data_overrides(data_root: str) -> dict:
 def data_options(data_root: str) -> list:
     """The same overrides as ``--cfg-options`` arguments."""
     return [f'{k}={v}' for k, v in data_overrides(data_root).items()]
-
-
-def free_port() -> str:
-    """A TCP port that is free now (for torchrun's rendezvous)."""
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return str(sock.getsockname()[1])
 
 
 def run_tool(args: list, timeout: int = 600, env: dict = None):
