@@ -27,10 +27,15 @@ def t975(df: float) -> float:
     return _T975[int(df) - 1] if df < 31 else 1.96
 
 
+def failed(score: float) -> bool:
+    """A failed run (diverged, stopped) scores NaN."""
+    return score != score
+
+
 def finished(values: Sequence[float]) -> list:
-    """The scores of the runs that finished: a failed run (diverged,
-    stopped) scores NaN and is left out of every statistic here."""
-    return [v for v in values if v == v]
+    """The scores of the runs that finished: a failed run's NaN is left out
+    of every statistic here."""
+    return [v for v in values if not failed(v)]
 
 
 def mean_std(values: Sequence[float]) -> tuple:

@@ -26,7 +26,7 @@ from typing import Callable, Dict, List, NamedTuple, Optional
 
 from mmengine.config import Config
 
-from mmkd.analysis.stats import compare, finished, mean_std
+from mmkd.analysis.stats import compare, failed, finished, mean_std
 from .pipeline import ROOT
 
 # The rows of the comparison (keys of ablations.ROWS), in table order.
@@ -103,19 +103,14 @@ def of_seeds(scores) -> str:
     return '' if done == len(scores) else f' ({done} of {len(scores)} seeds)'
 
 
-def failed(score: float) -> bool:
-    """A run that failed scores NaN (:func:`run_sweeps`)."""
-    return score != score
-
-
 def choose(results: Dict[float, float]) -> float:
     """The candidate with the highest validation mAP among the runs that
     finished (NaN: failed, e.g. diverged); the smaller weight on a tie."""
-    finished = {w: v for w, v in results.items() if not failed(v)}
-    if not finished:
+    done = {w: v for w, v in results.items() if not failed(v)}
+    if not done:
         raise SystemExit('compare: every candidate weight failed: '
                          f'{sorted(results)}; see the logs of the runs')
-    return max(finished, key=lambda w: (finished[w], -w))
+    return max(done, key=lambda w: (done[w], -w))
 
 
 def run_sweeps(rows, factors, seed: int, one: Callable,

@@ -31,6 +31,7 @@ import time
 
 from mmkd.utils.cpus import cpu_count
 from mmkd.utils.ports import free_port
+from mmkd.utils.scripts import load_script
 from .jobs import Job, run_jobs
 from .report import collect_run, draw_side_by_side, measure_speed, write_report
 
@@ -123,15 +124,14 @@ def run(cmd: list, env: dict = None, log: str = None) -> None:
     """Run a tool, streaming its output (appended to ``log`` instead when
     given); stop the demo if it fails."""
     line = '$ ' + ' '.join(cmd)
+    full_env = dict(os.environ, PYTHONPATH=ROOT, **(env or {}))
     if _IN_PROCESS:
         print(line, flush=True)
         code = run_in_process(cmd[1], cmd[2:])
     elif log is None:
-        full_env = dict(os.environ, PYTHONPATH=ROOT, **(env or {}))
         print(line, flush=True)
         code = subprocess.call(cmd, cwd=ROOT, env=full_env)
     else:
-        full_env = dict(os.environ, PYTHONPATH=ROOT, **(env or {}))
         os.makedirs(osp.dirname(log), exist_ok=True)
         with open(log, 'a') as f:
             f.write(line + '\n')
@@ -153,13 +153,9 @@ def run_in_process(tool: str, argv: list) -> int:
     """``main(argv)`` of ``tool`` (a path under the repository) in this
     process; its exit code (a tool's ``error:`` line is printed by the tool
     before it exits with 2)."""
-    import importlib.util
-    name = 'mmkd_demo_' + osp.splitext(osp.basename(tool))[0]
-    spec = importlib.util.spec_from_file_location(name, osp.join(ROOT, tool))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
     try:
-        module.main(argv)  # what it returns, the script ignores too
+        # what main returns, the script ignores too
+        load_script(osp.join(ROOT, tool)).main(argv)
         code = None
     except SystemExit as exc:
         code = exc.code
@@ -231,14 +227,9 @@ def launch_options(config: str, options: list, processes: int) -> list:
     same images and learning rate as on one process."""
     if processes == 1:
         return list(options)
-    from mmengine.config import Config, DictAction
-    cfg = Config.fromfile(osp.join(ROOT, config))
-    if options:
-        parser = argparse.ArgumentParser()
-        parser.add_argument('--cfg-options', nargs='+', action=DictAction)
-        cfg.merge_from_dict(
-            parser.parse_args(['--cfg-options', *options]).cfg_options)
-    batch = cfg.train_dataloader.batch_size
+    from mmkd.engine.config_check import load_cfg
+    batch = load_cfg(osp.join(ROOT, config),
+                     options).train_dataloader.batch_size
     if batch % processes:
         raise SystemExit(f'error: {config}: a batch of {batch} images does '
                          f'not split over {processes} processes')

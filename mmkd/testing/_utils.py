@@ -81,12 +81,8 @@ def kd_train_options(data_root: str, teacher_ckpt: str) -> list:
 def load_tool(name: str):
     """``tools/<name>.py`` as a module, to call its ``main(argv)`` in the
     test process (the tool's code path without a 7 s interpreter start)."""
-    import importlib.util
-    spec = importlib.util.spec_from_file_location(
-        f'mmkd_tools_{name}', osp.join(ROOT, 'tools', f'{name}.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    from mmkd.utils.scripts import load_script
+    return load_script(osp.join(ROOT, 'tools', f'{name}.py'))
 
 
 # The mask distillation term the tests switch on (the settings of

@@ -101,7 +101,7 @@ def test_a_ddp_run_splits_the_batch_and_the_threads(tmp_path, monkeypatch):
     pipeline.train(
         'teacher',
         config,
-        work_dir, ['a=1'],
+        work_dir, ['train_cfg.max_epochs=1'],
         False, {'OMP_NUM_THREADS': '4'},
         processes=2)
     [(cmd, env)] = calls
@@ -111,11 +111,14 @@ def test_a_ddp_run_splits_the_batch_and_the_threads(tmp_path, monkeypatch):
     assert cmd[5:7] == ['tools/train.py', config]
     assert '--launcher' in cmd and cmd[cmd.index('--launcher') +
                                        1] == 'pytorch'
-    assert cmd[-2:] == ['a=1', 'train_dataloader.batch_size=4']
+    assert cmd[-2:] == [
+        'train_cfg.max_epochs=1', 'train_dataloader.batch_size=4'
+    ]
     assert env == {'OMP_NUM_THREADS': '2'}
     # the same run on one process is another recipe
     with pytest.raises(SystemExit, match='batch_size=4'):
-        pipeline.train('teacher', config, work_dir, ['a=1'], False)
+        pipeline.train('teacher', config, work_dir, ['train_cfg.max_epochs=1'],
+                       False)
     # a batch that does not split is one error line
     with pytest.raises(
             SystemExit,

@@ -1,14 +1,9 @@
 """FastCocoMetric gives exactly CocoMetric's numbers on the generated data."""
-import importlib.util
 import os.path as osp
 
-from mmkd.testing import ROOT
+from mmkd.testing import load_tool
 
-_spec = importlib.util.spec_from_file_location(
-    'compare_coco_eval',
-    osp.join(ROOT, 'tools', 'analysis_tools', 'compare_coco_eval.py'))
-TOOL = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(TOOL)
+TOOL = load_tool('analysis_tools/compare_coco_eval')
 
 
 def test_same_numbers_as_pycocotools(tiny_data):

@@ -1,24 +1,19 @@
 """tools/analysis_tools: benchmark.py, get_flops.py, analyze_logs.py and
 roi_scores.py."""
 import argparse
-import importlib.util
 import json
 import os.path as osp
 
 import cv2
 import pytest
 
-from mmkd.testing import PYTHON, TINY_CONFIG, data_options, run_tool
+from mmkd.testing import PYTHON, TINY_CONFIG, data_options, load_tool, run_tool
 from mmkd.testing.tiny_datasets import write_coco
 from mmkd.testing.trunks import C5, ROOT, write_tiny_config
 
 
 def _tool(name):
-    path = osp.join(ROOT, 'tools', 'analysis_tools', f'{name}.py')
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool(f'analysis_tools/{name}')
 
 
 @pytest.fixture(scope='module')

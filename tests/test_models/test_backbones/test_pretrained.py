@@ -1,6 +1,5 @@
 """ImageNet weight conversion (mmkd.models.backbones.pretrained and
 tools/model_converters/pretrained_to_mmkd.py)."""
-import importlib.util
 import os.path as osp
 
 import pytest
@@ -9,7 +8,8 @@ import torch.nn.functional as F
 
 from mmkd.models.backbones.pretrained import (FC6, FC7, convert_state_dict,
                                               key_mapping)
-from mmkd.testing.trunks import ROOT, build_tiny_detector, write_tiny_config
+from mmkd.testing import load_tool
+from mmkd.testing.trunks import build_tiny_detector, write_tiny_config
 
 
 def _shapes(arch, **backbone):
@@ -124,11 +124,7 @@ def test_fc6_is_resized_when_the_roi_size_differs():
 
 
 def _tool():
-    path = osp.join(ROOT, 'tools', 'model_converters', 'pretrained_to_mmkd.py')
-    spec = importlib.util.spec_from_file_location('pretrained_to_mmkd', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool('model_converters/pretrained_to_mmkd')
 
 
 def test_cli_output_initialises_the_detector(tmp_path, capsys):

@@ -1,6 +1,4 @@
 """Tucker-2 decomposition: math, TuckerConv2d, tools/tucker_decompose.py."""
-import importlib.util
-import os.path as osp
 
 import pytest
 import torch
@@ -10,7 +8,8 @@ from mmkd.models.tucker import TuckerConv2d
 from mmkd.models.tucker.decompose import (energy_rank, evbmf_rank,
                                           select_ranks, tucker2_decompose,
                                           tucker2_reconstruct, unfold)
-from mmkd.testing.trunks import ROOT, build_tiny_detector, write_tiny_config
+from mmkd.testing import load_tool
+from mmkd.testing.trunks import build_tiny_detector, write_tiny_config
 
 
 def _conv(c_in=6, c_out=8, k=3, stride=1, padding=1, seed=0):
@@ -90,11 +89,7 @@ def test_select_ranks_and_errors():
 
 
 def _tool():
-    path = osp.join(ROOT, 'tools', 'model_converters', 'tucker_decompose.py')
-    spec = importlib.util.spec_from_file_location('tucker_decompose', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool('model_converters/tucker_decompose')
 
 
 def test_tucker_decompose_cli(tmp_path, capsys):
