@@ -115,6 +115,21 @@ def test_sweep_chooses_on_validation_and_survives_a_failed_run():
         comparison.choose({2.0: float('nan')})
 
 
+def _replace_the_tools(tmp_path, monkeypatch, train, val_map, test_metrics,
+                       measure_cost):
+    """--compare with its tool runs replaced by these functions; returns
+    the (empty) teacher checkpoint to pass."""
+    ablations, comparison = _tools()
+    monkeypatch.setattr(ablations, 'run', lambda *a, **k: None)
+    monkeypatch.setattr(ablations, 'train', train)
+    monkeypatch.setattr(ablations, 'val_map', val_map)
+    monkeypatch.setattr(ablations, 'test_metrics', test_metrics)
+    monkeypatch.setattr(comparison, 'measure_cost', measure_cost)
+    teacher = tmp_path / 't.pth'
+    teacher.write_bytes(b'')
+    return teacher
+
+
 def test_compare_trains_sweeps_then_seeds_and_writes_the_table(
         tmp_path, monkeypatch):
     """--compare end to end with the tools replaced: the sweep's runs (seed
@@ -152,13 +167,8 @@ def test_compare_trains_sweeps_then_seeds_and_writes_the_table(
         costs.append((config, options, osp.basename(out)))
         return dict(S=10.0, F=5.0, D=18.0, ratio=1.2)
 
-    teacher = tmp_path / 't.pth'
-    teacher.write_bytes(b'')
-    monkeypatch.setattr(ablations, 'run', lambda *a, **k: None)
-    monkeypatch.setattr(ablations, 'train', train)
-    monkeypatch.setattr(ablations, 'val_map', val_map)
-    monkeypatch.setattr(ablations, 'test_metrics', test_metrics)
-    monkeypatch.setattr(comparison, 'measure_cost', measure_cost)
+    teacher = _replace_the_tools(tmp_path, monkeypatch, train, val_map,
+                                 test_metrics, measure_cost)
     ablations.main([
         '--compare', '--rows', 'student', 'pkd', '--seeds', '0', '1',
         '--teacher-ckpt',
@@ -251,14 +261,9 @@ def test_a_seed_that_fails_at_the_chosen_weight_is_marked_not_fatal(
             0.05 * name.startswith('pkd') + 0.01 * int(name[-1])
         }
 
-    teacher = tmp_path / 't.pth'
-    teacher.write_bytes(b'')
-    monkeypatch.setattr(ablations, 'run', lambda *a, **k: None)
-    monkeypatch.setattr(ablations, 'train', train)
-    monkeypatch.setattr(ablations, 'val_map', val_map)
-    monkeypatch.setattr(ablations, 'test_metrics', test_metrics)
-    monkeypatch.setattr(comparison, 'measure_cost',
-                        lambda *a, **k: dict(S=1.0, F=1.0, D=2.4, ratio=1.2))
+    teacher = _replace_the_tools(
+        tmp_path, monkeypatch, train, val_map, test_metrics,
+        lambda *a, **k: dict(S=1.0, F=1.0, D=2.4, ratio=1.2))
     with pytest.raises(SystemExit) as exc:
         ablations.main([
             '--compare', '--rows', 'student', 'pkd', '--seeds', '0', '1', '2',

@@ -39,19 +39,15 @@ def test_the_text_is_yapfs_and_made_once(monkeypatch):
     assert 'max_epochs=7' in cfg.pretty_text and len(calls) == 3
 
 
-def test_a_run_formats_its_config_once(tiny_data, tmp_path, monkeypatch):
+def test_a_run_formats_its_config_once(tiny_data, tmp_path, monkeypatch,
+                                       one_thread):
     calls = _counting(monkeypatch)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        load_tool('train').main([
-            TINY_CONFIG, '--work-dir',
-            str(tmp_path), '--cfg-options', *data_options(tiny_data),
-            'train_cfg.max_epochs=2', 'val_cfg=None', 'val_dataloader=None',
-            'val_evaluator=None'
-        ])
-    finally:
-        torch.set_num_threads(threads)
+    load_tool('train').main([
+        TINY_CONFIG, '--work-dir',
+        str(tmp_path), '--cfg-options', *data_options(tiny_data),
+        'train_cfg.max_epochs=2', 'val_cfg=None', 'val_dataloader=None',
+        'val_evaluator=None'
+    ])
     # logged, dumped and in both checkpoints: the same text, formatted once
     assert len(set(calls)) == len(calls) == 1
     ckpt = torch.load(tmp_path / 'epoch_2.pth', weights_only=False)

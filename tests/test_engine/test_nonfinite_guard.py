@@ -367,28 +367,21 @@ def test_the_guard_is_checked_in_the_configs_scope(left_current):
     init_detector) leaves its registry scope current: the guard of the next
     config is still checked in that config's own scope."""
     from mmkd.engine.launch import check_nonfinite_hook
+
+    def check(scope, hook_type):
+        check_nonfinite_hook(
+            Config(
+                dict(
+                    default_scope=scope,
+                    default_hooks=dict(nonfinite=dict(type=hook_type)))))
+
     init_default_scope(left_current)
     try:
-        check_nonfinite_hook(
-            Config(
-                dict(
-                    default_scope='mmkd',
-                    default_hooks=dict(
-                        nonfinite=dict(type='NonFiniteLossHook')))))
+        check('mmkd', 'NonFiniteLossHook')
         # an exported student's config names the guard with its scope
-        check_nonfinite_hook(
-            Config(
-                dict(
-                    default_scope='mmdet',
-                    default_hooks=dict(
-                        nonfinite=dict(type='mmkd.NonFiniteLossHook')))))
+        check('mmdet', 'mmkd.NonFiniteLossHook')
         # and a config in MMDetection's scope cannot use the bare name
         with pytest.raises(ConfigError, match='not in the mmdet::hook'):
-            check_nonfinite_hook(
-                Config(
-                    dict(
-                        default_scope='mmdet',
-                        default_hooks=dict(
-                            nonfinite=dict(type='NonFiniteLossHook')))))
+            check('mmdet', 'NonFiniteLossHook')
     finally:
         init_default_scope('mmkd')
